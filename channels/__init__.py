@@ -1,0 +1,1 @@
+"""Channels: Slack, email, REST API and MCP adapters onto Kith commands."""

@@ -1,0 +1,84 @@
+"""PostgreSQL through asyncpg's connection pool."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from .base import Database, Params, Transaction
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # JSON columns travel as text both ways; the table codec does (de)serialisation.
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, encoder=lambda v: v, decoder=lambda v: v, schema="pg_catalog"
+        )
+
+
+class PostgresTransaction(Transaction):
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        super().__init__()
+        self._conn = conn
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self._conn.fetch(sql, *params)]
+
+    async def _flush(self) -> None:
+        for sql, params, many in self._deferred:
+            if many:
+                await self._conn.executemany(sql, params)
+            else:
+                await self._conn.execute(sql, *params)
+
+
+class PostgresDatabase(Database):
+    dialect = "postgres"
+
+    def __init__(self, url: str, pool_max: int = 10) -> None:
+        self.url = url
+        self._pool_max = pool_max
+        self.pool: asyncpg.Pool | None = None
+        super().__init__()
+
+    async def open(self) -> None:
+        if self.pool is None:
+            self.pool = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=self._pool_max, init=_init_connection
+            )
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            await pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        if self.pool is None:
+            raise RuntimeError("database is not open")
+        async with self.pool.acquire() as conn, conn.transaction():
+            tx = PostgresTransaction(conn)
+            yield tx
+            await tx._flush()
+        for callback in tx._after_commit:
+            callback()
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        if self.pool is None:
+            raise RuntimeError("database is not open")
+        async with self.pool.acquire() as conn:
+            return [dict(r) for r in await conn.fetch(sql, *params)]
+
+    async def execute_script(self, sql: str) -> None:
+        if self.pool is None:
+            raise RuntimeError("database is not open")
+        async with self.pool.acquire() as conn:
+            await conn.execute(sql)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)

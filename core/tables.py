@@ -1,0 +1,295 @@
+"""The core's tables, declared with piccolo (schema and migrations only).
+
+Conventions: integer ids people can say ("deal 42"); UTC timestamps; ``created_at``,
+``updated_at``, ``created_by`` (a user id, or null for the system); ``archived_at`` for soft
+delete; a ``custom`` JSON column for custom fields; money as integer minor units plus an
+ISO 4217 currency code (never a float).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PICCOLO_CONF", "kith.piccolo_conf")
+
+from piccolo.columns import (  # noqa: E402
+    JSON,
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete  # noqa: E402
+from piccolo.table import Table  # noqa: E402
+
+
+def _ts(null: bool = False) -> Timestamptz:
+    return Timestamptz(null=null, default=None)
+
+
+def _ref(table: type[Table] | str, null: bool = True, index: bool = True) -> ForeignKey:
+    return ForeignKey(references=table, null=null, index=index, on_delete=OnDelete.restrict)
+
+
+class User(Table, tablename="users"):
+    email = Varchar(length=320, unique=True)
+    name = Varchar(length=200)
+    role = Varchar(length=20, default="agent")
+    time_zone = Varchar(length=64, default="UTC")
+    slack_user_id = Varchar(length=32, null=True, default=None, unique=True)
+    active = Boolean(default=True)
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Team(Table, tablename="teams"):
+    name = Varchar(length=200, unique=True)
+    lead_id = _ref(User)
+    time_zone = Varchar(length=64, default="UTC")
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class TeamMember(Table, tablename="team_members"):
+    team_id = _ref(Team, null=False)
+    user_id = _ref(User, null=False)
+
+
+class Organization(Table, tablename="organizations"):
+    name = Varchar(length=300, index=True)
+    domain = Varchar(length=253, null=True, default=None, unique=True)
+    industry = Varchar(length=100, null=True, default=None)
+    size = Varchar(length=50, null=True, default=None)
+    country = Varchar(length=2, null=True, default=None)
+    owner_id = _ref(User)
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Contact(Table, tablename="contacts"):
+    name = Varchar(length=300, index=True)
+    email = Varchar(length=320, null=True, default=None, index=True)
+    phone = Varchar(length=50, null=True, default=None)
+    title = Varchar(length=200, null=True, default=None)
+    organization_id = _ref(Organization)
+    owner_id = _ref(User)
+    lifecycle_stage = Varchar(length=30, default="subscriber")
+    consent = JSON(default="{}")
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class ContactEmail(Table, tablename="contact_emails"):
+    contact_id = _ref(Contact, null=False)
+    email = Varchar(length=320, unique=True)
+    is_primary = Boolean(default=False)
+    undeliverable = Boolean(default=False)
+
+
+class Lead(Table, tablename="leads"):
+    name = Varchar(length=300)
+    email = Varchar(length=320, null=True, default=None, index=True)
+    company = Varchar(length=300, null=True, default=None)
+    phone = Varchar(length=50, null=True, default=None)
+    source = Varchar(length=100, null=True, default=None)
+    status = Varchar(length=20, default="new")
+    disqualify_reason = Text(null=True, default=None)
+    owner_id = _ref(User)
+    score = Integer(default=0)
+    contact_id = _ref(Contact)
+    organization_id = _ref(Organization)
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Pipeline(Table, tablename="pipelines"):
+    name = Varchar(length=200, unique=True)
+    is_default = Boolean(default=False)
+    position = Integer(default=0)
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Stage(Table, tablename="stages"):
+    pipeline_id = _ref(Pipeline, null=False)
+    name = Varchar(length=200)
+    position = Integer(default=0)
+    probability = Integer(default=0)
+    rotting_days = Integer(null=True, default=None)
+    kind = Varchar(length=10, default="open")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Deal(Table, tablename="deals"):
+    title = Varchar(length=300, index=True)
+    value_minor = BigInt(default=0)
+    currency = Varchar(length=3, default="EUR")
+    pipeline_id = _ref(Pipeline, null=False)
+    stage_id = _ref(Stage, null=False)
+    status = Varchar(length=10, default="open")
+    owner_id = _ref(User)
+    contact_id = _ref(Contact)
+    organization_id = _ref(Organization)
+    expected_close = Date(null=True, default=None)
+    close_reason = Text(null=True, default=None)
+    closed_at = _ts(null=True)
+    stage_changed_at = _ts(null=True)
+    next_activity_at = _ts(null=True)
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Ticket(Table, tablename="tickets"):
+    subject = Varchar(length=500)
+    requester_id = _ref(Contact)
+    organization_id = _ref(Organization)
+    status = Varchar(length=10, default="new")
+    priority = Varchar(length=10, default="normal")
+    type = Varchar(length=30, null=True, default=None)
+    assignee_id = _ref(User)
+    team_id = _ref(Team)
+    channel = Varchar(length=20, default="api")
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Activity(Table, tablename="activities"):
+    kind = Varchar(length=10)
+    subject = Varchar(length=500, null=True, default=None)
+    body = Text(null=True, default=None)
+    direction = Varchar(length=10, null=True, default=None)
+    duration_seconds = Integer(null=True, default=None)
+    outcome = Varchar(length=100, null=True, default=None)
+    occurred_at = _ts()
+    user_id = _ref(User)
+    contact_id = _ref(Contact)
+    organization_id = _ref(Organization)
+    deal_id = _ref(Deal)
+    lead_id = _ref(Lead)
+    ticket_id = _ref(Ticket)
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Task(Table, tablename="tasks"):
+    title = Varchar(length=500)
+    due_at = _ts(null=True)
+    assignee_id = _ref(User)
+    status = Varchar(length=10, default="open")
+    completed_at = _ts(null=True)
+    record_type = Varchar(length=30, null=True, default=None)
+    record_id = Integer(null=True, default=None)
+    custom = JSON(default="{}")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class Tag(Table, tablename="tags"):
+    name = Varchar(length=100, unique=True)
+    color = Varchar(length=20, null=True, default=None)
+    created_at = _ts()
+
+
+class RecordTag(Table, tablename="record_tags"):
+    tag_id = _ref(Tag, null=False)
+    entity = Varchar(length=30)
+    record_id = Integer(index=True)
+
+
+class CustomFieldDef(Table, tablename="custom_field_defs"):
+    entity = Varchar(length=30)
+    key = Varchar(length=64)
+    label = Varchar(length=200)
+    type = Varchar(length=20)
+    options = JSON(default="[]")
+    required = Boolean(default=False)
+    position = Integer(default=0)
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+    archived_at = _ts(null=True)
+
+
+class History(Table, tablename="history"):
+    """One row per record changed by a command: the timeline's backbone."""
+
+    at = _ts()
+    actor = Varchar(length=100)
+    actor_user_id = Integer(null=True, default=None)
+    command = Varchar(length=100)
+    entity = Varchar(length=30)
+    entity_id = Integer()
+    action = Varchar(length=30)
+    changes = JSON(default="{}")
+
+
+class OutboxEvent(Table, tablename="outbox_events"):
+    """Events written in the command's transaction, dispatched after commit."""
+
+    event_id = Varchar(length=36, unique=True)
+    name = Varchar(length=100)
+    entity = Varchar(length=30, null=True, default=None)
+    entity_id = Integer(null=True, default=None)
+    actor = Varchar(length=100)
+    at = _ts()
+    data = JSON(default="{}")
+    claimed_by = Varchar(length=64, null=True, default=None)
+    claimed_at = _ts(null=True)
+    dispatched_at = _ts(null=True)
+
+
+CORE_TABLES: list[type[Table]] = [
+    User,
+    Team,
+    TeamMember,
+    Organization,
+    Contact,
+    ContactEmail,
+    Lead,
+    Pipeline,
+    Stage,
+    Deal,
+    Ticket,
+    Activity,
+    Task,
+    Tag,
+    RecordTag,
+    CustomFieldDef,
+    History,
+    OutboxEvent,
+]

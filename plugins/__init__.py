@@ -1,0 +1,1 @@
+"""Bundled plugins: the sales, marketing and service pillars arrive here with their issues."""
