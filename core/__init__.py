@@ -1,1 +1,58 @@
-"""Kith."""
+"""Kith: an open-source, plugin-first operational CRM driven from Slack and email.
+
+This module is the public API. Bundled and third-party plugins import only what is listed in
+``__all__`` here; anything else is private and may change without notice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .clock import Clock, FrozenClock, SystemClock
+from .commands import CommandSpec, command, commands_in
+from .context import Context, register_entity
+from .errors import FieldError, KithError, forbidden, invalid, not_found
+from .events import Event
+from .hookspecs import hookimpl, hookspec
+from .money import check_currency, to_major, to_minor
+from .permissions import ROLES, SYSTEM, Actor
+from .runtime import Kith, current
+from .settings import Settings
+
+__version__ = "0.1.0"
+
+
+async def run(name: str, payload: dict[str, Any] | None, actor: Actor) -> Any:
+    """Run a command on the running Kith of this process (see :meth:`Kith.run`)."""
+    return await current().run(name, payload, actor)
+
+
+__all__ = [
+    "ROLES",
+    "SYSTEM",
+    "Actor",
+    "Clock",
+    "CommandSpec",
+    "Context",
+    "Event",
+    "FieldError",
+    "FrozenClock",
+    "Kith",
+    "KithError",
+    "Settings",
+    "SystemClock",
+    "__version__",
+    "check_currency",
+    "command",
+    "commands_in",
+    "current",
+    "forbidden",
+    "hookimpl",
+    "hookspec",
+    "invalid",
+    "not_found",
+    "register_entity",
+    "run",
+    "to_major",
+    "to_minor",
+]

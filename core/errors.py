@@ -39,6 +39,7 @@ class KithError(Exception):
     fields: list[FieldError] = field(default_factory=list)
     status: int = 400
     command: str | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -55,6 +56,8 @@ class KithError(Exception):
             out["command"] = self.command
         if self.fields:
             out["fields"] = [f.as_dict() for f in self.fields]
+        if self.candidates:
+            out["candidates"] = self.candidates
         return out
 
 

@@ -28,7 +28,7 @@ class Settings(BaseModel):
     http_port: int = Field(8000, ge=1, le=65535)
     plugins_file: str = Field("plugins.toml", description="Path of plugins.toml")
     secret_key: str | None = Field(None, description="Key for secrets stored encrypted")
-    secret_key_file: str = ".kith-secret-key"
+    secret_key_file: str = ".kith-secret-key"  # noqa: S105 - a file name, not a secret
     log_level: str = "info"
     trace_plugins: bool = False
     sqlite_readers: int = Field(2, ge=1, le=16)
@@ -50,7 +50,9 @@ class Settings(BaseModel):
             fields = [
                 FieldError(ENV_PREFIX + str(e["loc"][0]).upper(), e["msg"]) for e in exc.errors()
             ]
-            raise KithError("invalid_settings", "Invalid KITH_* environment settings", fields) from exc
+            raise KithError(
+                "invalid_settings", "Invalid KITH_* environment settings", fields
+            ) from exc
 
 
 class PluginsFile(BaseModel):

@@ -12,7 +12,7 @@ import os
 
 os.environ.setdefault("PICCOLO_CONF", "kith.piccolo_conf")
 
-from piccolo.columns import (  # noqa: E402
+from piccolo.columns import (
     JSON,
     BigInt,
     Boolean,
@@ -23,8 +23,8 @@ from piccolo.columns import (  # noqa: E402
     Timestamptz,
     Varchar,
 )
-from piccolo.columns.base import OnDelete  # noqa: E402
-from piccolo.table import Table  # noqa: E402
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
 
 
 def _ts(null: bool = False) -> Timestamptz:

@@ -25,7 +25,9 @@ def database_for(url: str, *, sqlite_readers: int = 2, pg_pool_max: int = 10) ->
     if scheme in ("postgres", "postgresql"):
         from .postgres import PostgresDatabase
 
-        return PostgresDatabase(url.replace("postgres://", "postgresql://", 1), pool_max=pg_pool_max)
+        return PostgresDatabase(
+            url.replace("postgres://", "postgresql://", 1), pool_max=pg_pool_max
+        )
     raise KithError(
         "invalid_settings",
         f"KITH_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url!r})",

@@ -68,6 +68,16 @@ class Statements:
             self._cache[key] = sql
         return sql
 
+    def delete_by_id(self, table: type[Table]) -> str:
+        key = ("delete", table)
+        sql = self._cache.get(key)
+        if sql is None:
+            codec = self.codec(table)
+            mark = self.placeholders(1)[0]
+            sql = f'DELETE FROM {quote(codec.tablename)} WHERE "id" = {mark}'  # noqa: S608
+            self._cache[key] = sql
+        return sql
+
     def select_where(
         self,
         table: type[Table],

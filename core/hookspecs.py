@@ -1,0 +1,153 @@
+"""Every hook a Kith plugin can implement: the plugin contract.
+
+Read this file top to bottom to learn the whole extension surface. Implement a hook by
+defining a function of the same name decorated with ``@kith.hookimpl`` in your plugin module,
+and accept only the arguments you need (pluggy passes the ones you name).
+
+Calling conventions used below:
+
+* **each**: Kith calls every plugin's implementation separately, so one plugin raising does
+  not stop the others; the error is logged with the plugin's name.
+* **sync**: the implementation must be a plain function.
+* **async allowed**: the implementation may be ``async def``; Kith awaits the result.
+* **firstresult**: the first non-``None`` result wins and the rest are not called.
+
+``docs/hooks.md`` is generated from these docstrings (``kith docs``), and a test fails when a
+hook lacks a docstring or the page is stale.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .commands import CommandSpec
+    from .events import Event
+    from .permissions import Actor
+    from .runtime import Kith
+
+PROJECT = "kith"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Setup: settings, start and stop
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_settings_model() -> type[BaseModel] | None:
+    """Declare the settings your plugin reads from ``plugins.toml``.
+
+    Called once at start-up, for each plugin separately (**each**, **sync**).
+
+    :return: a pydantic model class. The keys under ``[plugins.<your name>]`` in
+        ``plugins.toml`` (other than ``enabled``) are validated against it; a bad value stops
+        Kith at start with an error naming the plugin, the key and the reason. Read the
+        validated settings with ``kith.plugin_settings("<your name>")`` or
+        ``ctx.plugin_settings("<your name>")``. Return ``None`` (or don't implement the hook)
+        when the plugin has no settings.
+    """
+
+
+@hookspec
+async def kith_startup(kith: Kith) -> None:
+    """Kith has opened its database and registered every command; the process is starting.
+
+    Called once per process (**each**, **async allowed**), after the plugin manager is
+    loaded and before any command runs from a channel. Use it to open clients your plugin
+    needs. Raising stops the start with the plugin's name in the error.
+
+    :param kith: the running application (``kith.run``, ``kith.db``, ``kith.clock``...).
+    """
+
+
+@hookspec
+async def kith_shutdown(kith: Kith) -> None:
+    """The process is stopping, after pending events were delivered.
+
+    Called once per process (**each**, **async allowed**). Close what ``kith_startup``
+    opened. Errors are logged, never raised.
+
+    :param kith: the running application.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: tables
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_tables() -> list[str]:
+    """Name the piccolo apps that hold your plugin's tables and migrations.
+
+    Called by ``kith migrate`` and ``kith init`` (**sync**); results of all plugins are
+    concatenated, core first. Each entry is the dotted path of a module that defines
+    ``APP_CONFIG = piccolo.conf.apps.AppConfig(...)`` with your ``table_classes`` and a
+    ``migrations_folder_path`` inside your package; give it
+    ``migration_dependencies=["kith.piccolo_app"]`` so the core's tables exist first.
+
+    :return: a list of module paths, e.g. ``["kith_renewals.piccolo_app"]``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_commands() -> list[CommandSpec]:
+    """Register your commands.
+
+    Called once at start-up (**each**, **sync**). Build commands with ``@kith.command``;
+    ``kith.commands_in(module)`` collects every command of a module. A name registered by two
+    plugins stops the start with both plugins named.
+
+    :return: a list of :class:`kith.CommandSpec`.
+    """
+
+
+@hookspec
+async def kith_validate(command: str, data: BaseModel, actor: Actor) -> BaseModel | None:
+    """Veto or enrich a command's input before it runs.
+
+    Called for every command after its input parsed and its permission was checked, and
+    before its transaction starts (**each**, in plugin load order, **async allowed**). Each
+    implementation sees the data as left by the previous one.
+
+    :param command: the command's name, e.g. ``"deal.move"``.
+    :param data: the parsed input model.
+    :param actor: who runs it.
+    :return: ``None`` to accept the input as it is, or a replacement model of the same class
+        to enrich it. Raise ``kith.KithError`` (e.g. ``kith.invalid("stage", "...")``) to
+        refuse; nothing is written and the person sees your message.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+async def kith_on_event(event: Event, kith: Kith) -> None:
+    """React to something that happened.
+
+    Called after the command that emitted ``event`` committed (**each**, **async allowed**),
+    in outbox order, once per implementation: one plugin failing does not keep the event from
+    the others. Delivery is at least once: make your handler idempotent on ``event.id``.
+    Changes you make go through commands (``await kith.run(...)``), in their own transaction.
+    Do slow or external work (mail, webhooks, Slack posts) in a scheduled job instead of here.
+
+    :param event: ``event.name`` (``"contact.created"``), ``event.entity``,
+        ``event.entity_id``, ``event.actor``, ``event.at`` and ``event.data``; for
+        ``*.updated`` events ``event.data["changes"]`` maps each field to ``[before, after]``.
+    :param kith: the running application.
+    """

@@ -1,0 +1,219 @@
+"""Loading plugins and calling their hooks.
+
+Load order: the core's built-in plugin, then the bundled plugins enabled in ``plugins.toml``,
+then installed packages exposing the ``kith.plugins`` entry point group (on unless
+``plugins.toml`` disables them). The rest of Kith never touches ``pm.hook.*``: it calls the
+typed methods of :class:`Hooks`, always with keyword arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from . import hookspecs
+from .errors import FieldError, KithError
+from .settings import PluginsFile
+
+if TYPE_CHECKING:
+    from .commands import CommandSpec
+    from .events import Event
+    from .permissions import Actor
+    from .runtime import Kith
+
+log = logging.getLogger("kith.plugins")
+
+ENTRY_POINT_GROUP = "kith.plugins"
+# name → module of the plugins shipped in the kith.plugins package (added by their issues)
+BUNDLED_PLUGINS: dict[str, str] = {}
+
+
+async def await_me_maybe(value: Any) -> Any:
+    """Resolve a hook result that may be a value, an awaitable or a callable."""
+    if callable(value) and not isinstance(value, type):
+        value = value()
+    if inspect.isawaitable(value):
+        value = await value
+    return value
+
+
+@dataclass(frozen=True)
+class LoadedPlugin:
+    name: str
+    module: str
+    source: str  # core | bundled | entry point | test
+    version: str | None
+    hooks: tuple[str, ...]
+
+
+def load_plugin_manager(
+    plugins_file: PluginsFile,
+    extra: Iterable[tuple[str, object]] = (),
+    trace: bool = False,
+) -> tuple[pluggy.PluginManager, list[LoadedPlugin]]:
+    """Build the plugin manager and register every enabled plugin."""
+    from . import builtin
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    loaded: list[LoadedPlugin] = []
+
+    def register(name: str, plugin: object, source: str, version: str | None = None) -> None:
+        try:
+            pm.register(plugin, name=name)
+        except ValueError as exc:
+            raise KithError(
+                "plugin_error", f"Plugin {name} could not be registered: {exc}"
+            ) from exc
+        hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or []))
+        module = getattr(plugin, "__name__", type(plugin).__name__)
+        loaded.append(LoadedPlugin(name, module, source, version, hooks))
+
+    register("core", builtin, "core")
+    for name, module_path in BUNDLED_PLUGINS.items():
+        if plugins_file.is_enabled(name):
+            register(name, importlib.import_module(module_path), "bundled")
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if not plugins_file.is_enabled(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise KithError(
+                "plugin_error", f"Plugin {ep.name} ({ep.value}) failed to import: {exc}"
+            ) from exc
+        version = ep.dist.version if ep.dist else None
+        register(ep.name, plugin, "entry point", version)
+    for name, plugin in extra:
+        register(name, plugin, "test")
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise KithError("plugin_error", f"Plugin {exc.plugin!r} is invalid: {exc}") from exc
+    if trace:
+        pm.trace.root.setwriter(log.debug)
+        pm.enable_tracing()
+    return pm, loaded
+
+
+class Hooks:
+    """Typed calls into the plugins. Each implementation is called on its own."""
+
+    def __init__(self, pm: pluggy.PluginManager, kith: Kith) -> None:
+        self.pm = pm
+        self.kith = kith
+
+    def _impls(self, name: str) -> list[pluggy.HookImpl]:
+        # get_hookimpls() lists implementations in registration (load) order.
+        return list(getattr(self.pm.hook, name).get_hookimpls())
+
+    @staticmethod
+    def _call(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
+        return impl.function(*[kwargs[a] for a in impl.argnames])
+
+    def settings_models(self) -> dict[str, type[BaseModel]]:
+        out: dict[str, type[BaseModel]] = {}
+        for impl in self._impls("kith_settings_model"):
+            model = self._call(impl, {})
+            if model is not None:
+                out[impl.plugin_name] = model
+        return out
+
+    def tables(self) -> list[str]:
+        apps: list[str] = []
+        for impl in self._impls("kith_tables"):
+            apps.extend(self._call(impl, {}) or [])
+        return apps
+
+    def commands(self) -> list[tuple[str, CommandSpec]]:
+        found: list[tuple[str, CommandSpec]] = []
+        for impl in self._impls("kith_commands"):
+            for spec in self._call(impl, {}) or []:
+                found.append((impl.plugin_name, spec))
+        return found
+
+    async def validate(self, command: str, data: BaseModel, actor: Actor) -> BaseModel:
+        kwargs: dict[str, Any] = {"command": command, "actor": actor}
+        for impl in self._impls("kith_validate"):
+            kwargs["data"] = data
+            result = await await_me_maybe(self._call(impl, kwargs))
+            if result is not None:
+                if not isinstance(result, type(data)):
+                    raise KithError(
+                        "plugin_error",
+                        f"Plugin {impl.plugin_name} returned a {type(result).__name__} from "
+                        f"kith_validate for {command}; expected {type(data).__name__} or None.",
+                        status=500,
+                    )
+                data = result
+        return data
+
+    async def on_event(self, event: Event) -> list[tuple[str, str]]:
+        """Deliver ``event`` to every implementation; return ``(plugin, error)`` failures."""
+        failures: list[tuple[str, str]] = []
+        kwargs = {"event": event, "kith": self.kith}
+        for impl in self._impls("kith_on_event"):
+            try:
+                await await_me_maybe(self._call(impl, kwargs))
+            except Exception as exc:
+                failures.append((impl.plugin_name, f"{type(exc).__name__}: {exc}"))
+        return failures
+
+    async def startup(self, kith: Kith) -> None:
+        for impl in self._impls("kith_startup"):
+            try:
+                await await_me_maybe(self._call(impl, {"kith": kith}))
+            except KithError:
+                raise
+            except Exception as exc:
+                raise KithError(
+                    "plugin_error", f"Plugin {impl.plugin_name} failed to start: {exc}"
+                ) from exc
+
+    async def shutdown(self, kith: Kith) -> None:
+        for impl in self._impls("kith_shutdown"):
+            try:
+                await await_me_maybe(self._call(impl, {"kith": kith}))
+            except Exception:
+                log.exception("plugin %s failed to shut down", impl.plugin_name)
+
+
+def validate_plugin_settings(
+    models: dict[str, type[BaseModel]], plugins_file: PluginsFile, enabled: Iterable[str]
+) -> dict[str, BaseModel]:
+    """Validate each plugin's ``plugins.toml`` section against its settings model."""
+    enabled = set(enabled)
+    out: dict[str, BaseModel] = {}
+    for name, raw in plugins_file.settings.items():
+        if name in enabled and raw and name not in models:
+            keys = ", ".join(sorted(raw))
+            raise KithError(
+                "invalid_settings",
+                f"plugins.toml: plugin {name} takes no settings (got {keys}).",
+                [FieldError(f"plugins.{name}.{k}", "is not a setting of this plugin") for k in raw],
+            )
+    for name, model in models.items():
+        try:
+            out[name] = model.model_validate(plugins_file.settings.get(name, {}))
+        except ValidationError as exc:
+            fields = [
+                FieldError(
+                    f"plugins.{name}." + ".".join(str(p) for p in e["loc"]),
+                    "is not a known setting" if e["type"] == "extra_forbidden" else e["msg"],
+                    e["type"],
+                )
+                for e in exc.errors(include_url=False)
+            ]
+            detail = "; ".join(f"{f.field}: {f.message}" for f in fields)
+            raise KithError(
+                "invalid_settings", f"plugins.toml: bad settings for {name} — {detail}", fields
+            ) from exc
+    return out
