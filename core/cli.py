@@ -1,0 +1,247 @@
+"""The ``kith`` command line: set up, run, and call any command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import KithError
+from .permissions import SYSTEM, Actor
+from .runtime import Kith
+from .settings import Settings
+
+EXIT_USAGE = 2
+
+
+def fail(err: KithError) -> None:
+    """Print a KithError as a person reads it, and exit 2."""
+    click.secho(f"error: {err.message}", fg="red", err=True)
+    for f in err.fields:
+        click.echo(f"  {f.field}: {f.message}", err=True)
+    for c in err.candidates:
+        click.echo(f"  candidate: #{c['id']} {c.get('label', '')}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def async_command(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return asyncio.run(fn(*args, **kwargs))
+        except KithError as err:
+            fail(err)
+
+    return wrapper
+
+
+def load_kith() -> Kith:
+    try:
+        return Kith(Settings.from_env())
+    except KithError as err:
+        fail(err)
+        raise  # unreachable
+
+
+async def actor_for(kith: Kith, email: str | None) -> Actor:
+    """The Kith user behind ``--as EMAIL`` (commands run with their role)."""
+    if not email:
+        raise KithError("invalid_input", "--as EMAIL is required: say which user runs the command")
+    user = await kith.db.fetchone(
+        kith.db.statements.select_where(_user_table(), ["email"]), [email.strip().lower()]
+    )
+    if user is None:
+        raise KithError(
+            "not_found", f"No user with email {email}. Add one: kith user add {email} --name …"
+        )
+    if user["archived_at"] is not None or not user["active"]:
+        raise KithError("forbidden", f"User {email} is deactivated")
+    return Actor(
+        user_id=user["id"], role=user["role"], name=user["name"], email=user["email"], via="cli"
+    )
+
+
+def _user_table():  # type: ignore[no-untyped-def]
+    from .tables import User
+
+    return User
+
+
+def print_json(value: Any) -> None:
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group()
+@click.version_option(__version__, prog_name="kith")
+def main() -> None:
+    """Kith: the operational CRM you drive from Slack, email and this command line."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database tables (core first, then each plugin)."""
+    from .migrate import migrate as run_migrations
+
+    kith = load_kith()
+    try:
+        run_migrations(kith.settings.database_url, kith.hooks.tables(), quiet=False)
+    except KithError as err:
+        fail(err)
+    click.echo(f"Database is up to date: {_safe_url(kith.settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url
+
+
+@main.command()
+@click.option("--admin", "admin_email", help="Create this admin user if there is none yet.")
+@click.option("--name", "admin_name", default=None, help="The admin's name.")
+def init(admin_email: str | None, admin_name: str | None) -> None:
+    """Set up this installation: database, secret key, first admin."""
+    from .migrate import migrate as run_migrations
+
+    kith = load_kith()
+    key_file = Path(kith.settings.secret_key_file)
+    if kith.settings.secret_key is None and not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+        click.echo(f"Created secret key in {key_file} (keep it: encrypted settings need it)")
+    try:
+        run_migrations(kith.settings.database_url, kith.hooks.tables())
+    except KithError as err:
+        fail(err)
+    click.echo(f"Database ready: {_safe_url(kith.settings.database_url)}")
+    if admin_email:
+        _ensure_admin(kith, admin_email, admin_name)
+
+
+@async_command
+async def _ensure_admin(kith: Kith, email: str, name: str | None) -> None:
+    async with kith:
+        admins = await kith.db.fetch('SELECT "id" FROM "users" WHERE "role" = \'admin\' LIMIT 1')
+        if admins:
+            click.echo("An admin exists already; no user created.")
+            return
+        user = await kith.run(
+            "user.create",
+            {"email": email, "name": name or email.split("@")[0], "role": "admin"},
+            SYSTEM,
+        )
+        click.echo(f"Created admin {user.email} (#{user.id}).")
+
+
+@main.command()
+@click.option("--host", default=None, help="Default: KITH_HTTP_HOST or 127.0.0.1")
+@click.option("--port", type=int, default=None, help="Default: KITH_HTTP_PORT or 8000")
+def run(host: str | None, port: int | None) -> None:
+    """Serve Kith: HTTP (health, and the channels as they are installed)."""
+    import uvicorn
+
+    from .web import create_app
+
+    kith = load_kith()
+    app = create_app(kith)
+    host = host or kith.settings.http_host
+    port = port or kith.settings.http_port
+    click.echo(f"Kith {__version__} on http://{host}:{port} ({kith.db.dialect})")
+    uvicorn.run(app, host=host, port=port, log_level=kith.settings.log_level, access_log=False)
+
+
+@main.command("call")
+@click.argument("command_name", metavar="COMMAND")
+@click.argument("payload", default="{}", metavar="JSON")
+@click.option(
+    "--as", "as_email", envvar="KITH_AS", help="Email of the user who runs it (or KITH_AS)."
+)
+@async_command
+async def call(command_name: str, payload: str, as_email: str | None) -> None:
+    """Run any command with a JSON payload and print its result as JSON.
+
+    Example:
+
+        kith call contact.create '{"name":"Ada","email":"ada@example.com"}' --as you@example.com
+    """
+    try:
+        data = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise KithError(
+            "invalid_input", f"JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    kith = load_kith()
+    async with kith:
+        actor = await actor_for(kith, as_email)
+        result = await kith.run(command_name, data, actor)
+        await kith.drain()
+    print_json(result)
+
+
+@main.command("commands")
+def list_commands() -> None:
+    """List every command with its permission and summary."""
+    kith = load_kith()
+    for spec in kith.registry:
+        flag = "read " if spec.read_only else "write"
+        click.echo(f"{spec.name:28} {flag} {spec.permission:22} {spec.summary}")
+
+
+@main.command("plugins")
+def list_plugins() -> None:
+    """List the loaded plugins, where they come from and the hooks each implements."""
+    kith = load_kith()
+    for p in kith.plugins:
+        version = f" {p.version}" if p.version else ""
+        click.echo(f"{p.name}{version}  [{p.source}]  {p.module}")
+        click.echo(f"    hooks: {', '.join(p.hooks) or '-'}")
+    disabled = [n for n, on in kith.plugins_file.enabled.items() if not on]
+    if disabled:
+        click.echo(f"disabled in plugins.toml: {', '.join(sorted(disabled))}")
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["viewer", "agent", "manager", "admin"]), default="agent")
+@click.option("--time-zone", default="UTC")
+@async_command
+async def user_add(email: str, name: str, role: str, time_zone: str) -> None:
+    """Add a user (run by the operator of this installation)."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run(
+            "user.create",
+            {"email": email, "name": name, "role": role, "time_zone": time_zone},
+            SYSTEM,
+        )
+        await kith.drain()
+    print_json(result)
+
+
+@user.command("show")
+@click.argument("email")
+@async_command
+async def user_show(email: str) -> None:
+    """Show a user."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run("user.get", {"user": email}, SYSTEM)
+    print_json(result)
+
+
+if __name__ == "__main__":
+    main()

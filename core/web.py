@@ -1,0 +1,68 @@
+"""The litestar application served by ``kith run``.
+
+Channels and plugins add their routes here as their issues land (API, Slack, admin, MCP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, MediaType, get
+from litestar.datastructures import State
+
+from . import __version__
+from .runtime import Kith
+
+INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Kith</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:4rem auto;
+padding:0 1rem;color:#1f2933}}h1{{margin-bottom:.2rem}}
+code{{background:#eef2f6;padding:.1rem .3rem;border-radius:4px}}
+.muted{{color:#52606d}}</style></head>
+<body><h1>Kith is running</h1>
+<p class="muted">version {version} · database: {database}</p>
+<p>Kith is driven from the command line, Slack and email. Try:</p>
+<p><code>kith call contact.create
+'{{"name":"Ada Lovelace","email":"ada@example.com"}}' --as you@example.com</code></p>
+<p>Health: <a href="/health">/health</a> · Commands: <code>kith commands</code></p>
+</body></html>"""
+
+
+def create_app(kith: Kith, *, manage_lifecycle: bool = True) -> Litestar:
+    """Build the HTTP app around ``kith``; with ``manage_lifecycle`` the app starts and stops
+    Kith in its lifespan (``kith run``), otherwise the caller owns it (tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await kith.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await kith.stop()
+
+    @get("/health", media_type=MediaType.JSON, sync_to_thread=False)
+    def health() -> dict[str, Any]:
+        """Liveness: the process answers and knows its database."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "database": kith.db.dialect,
+            "commands": len(kith.registry),
+            "plugins": [p.name for p in kith.plugins],
+        }
+
+    @get("/", media_type=MediaType.HTML, sync_to_thread=False, include_in_schema=False)
+    def index() -> str:
+        return INDEX.format(version=__version__, database=kith.db.dialect)
+
+    return Litestar(
+        route_handlers=[health, index],
+        lifespan=[lifespan],
+        state=State({"kith": kith}),
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""Kith's own tests use the same fixtures plugin authors get from ``kith.testing``."""
