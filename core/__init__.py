@@ -14,6 +14,7 @@ from .context import Context, register_entity
 from .errors import FieldError, KithError, forbidden, invalid, not_found
 from .events import Event
 from .hookspecs import hookimpl, hookspec
+from .jobs import JobSpec, job
 from .money import check_currency, to_major, to_minor
 from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
@@ -37,6 +38,7 @@ __all__ = [
     "Event",
     "FieldError",
     "FrozenClock",
+    "JobSpec",
     "Kith",
     "KithError",
     "Settings",
@@ -50,6 +52,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "invalid",
+    "job",
     "not_found",
     "register_entity",
     "run",

@@ -66,6 +66,7 @@ class Context:
         if parent is None:
             self.events: list[Event] = []
             self._history_rows: list[list[Any]] = []
+            self.jobs_scheduled: list[datetime] = []
         self._now: datetime | None = None
 
     # ---- time, settings --------------------------------------------------------------------
@@ -240,6 +241,27 @@ class Context:
         )
         self.root.events.append(event)
         return event
+
+    async def schedule(
+        self,
+        name: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        at: datetime | None = None,
+        key: str | None = None,
+        max_attempts: int | None = None,
+    ) -> int:
+        """Schedule job ``name`` to run at ``at`` (default: now, after commit), in this
+        command's transaction. With ``key``, scheduling again moves the scheduled job."""
+        from .jobs import schedule
+
+        return await schedule(self, name, payload, at=at, key=key, max_attempts=max_attempts)
+
+    async def cancel(self, key: str) -> int:
+        """Cancel the scheduled job with ``key`` (if the command commits)."""
+        from .jobs import cancel
+
+        return await cancel(self, key)
 
     async def run(self, name: str, payload: dict[str, Any] | BaseModel) -> Any:
         """Run another command inside this one's transaction, as the same actor."""

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from .commands import CommandSpec
     from .events import Event
+    from .jobs import JobSpec
     from .permissions import Actor
     from .runtime import Kith
 
@@ -150,4 +151,26 @@ async def kith_on_event(event: Event, kith: Kith) -> None:
         ``event.entity_id``, ``event.actor``, ``event.at`` and ``event.data``; for
         ``*.updated`` events ``event.data["changes"]`` maps each field to ``[before, after]``.
     :param kith: the running application.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_jobs() -> list[JobSpec]:
+    """Register the kinds of job your plugin schedules.
+
+    Called once at start-up (**each**, **sync**). Build job kinds with ``@kith.job(name,
+    max_attempts=5)`` on ``async def handler(ctx, payload)``; schedule them from a command or
+    an event handler's command with ``await ctx.schedule(name, payload, at=..., key=...)`` and
+    cancel with ``await ctx.cancel(key)``. A handler runs in a transaction as the actor
+    ``job:<name>`` (role system): its writes commit together with the job's "done" mark, so
+    they happen once. Raise to be retried with exponential backoff; after the last attempt the
+    job is dead (visible with its error, and retryable). External effects (mail, webhooks,
+    Slack) are at least once: send the job id as an idempotency key.
+
+    :return: a list of :class:`kith.JobSpec`. A name registered by two plugins stops the start.
     """

@@ -26,6 +26,7 @@ from .settings import PluginsFile
 if TYPE_CHECKING:
     from .commands import CommandSpec
     from .events import Event
+    from .jobs import JobSpec
     from .permissions import Actor
     from .runtime import Kith
 
@@ -136,6 +137,13 @@ class Hooks:
     def commands(self) -> list[tuple[str, CommandSpec]]:
         found: list[tuple[str, CommandSpec]] = []
         for impl in self._impls("kith_commands"):
+            for spec in self._call(impl, {}) or []:
+                found.append((impl.plugin_name, spec))
+        return found
+
+    def jobs(self) -> list[tuple[str, JobSpec]]:
+        found: list[tuple[str, JobSpec]] = []
+        for impl in self._impls("kith_jobs"):
             for spec in self._call(impl, {}) or []:
                 found.append((impl.plugin_name, spec))
         return found

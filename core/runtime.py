@@ -23,6 +23,7 @@ from .db.base import Database
 from .db.factory import database_for
 from .errors import KithError, from_validation_error
 from .events import Dispatcher
+from .jobs import JobRegistry, JobRunner
 from .permissions import Actor
 from .plugins_manager import Hooks, LoadedPlugin, load_plugin_manager, validate_plugin_settings
 from .settings import PluginsFile, Settings, load_plugins_file
@@ -65,20 +66,28 @@ class Kith:
         self.registry = CommandRegistry()
         for plugin, spec in self.hooks.commands():
             self.registry.add(spec, plugin)
+        self.job_registry = JobRegistry()
+        for plugin, job_spec in self.hooks.jobs():
+            self.job_registry.add(job_spec, plugin)
         self.db: Database = database_for(
             self.settings.database_url,
             sqlite_readers=self.settings.sqlite_readers,
             pg_pool_max=self.settings.pg_pool_max,
         )
         self.dispatcher = Dispatcher(self)
+        self.jobs = JobRunner(self)
         self.started = False
 
     # ---- lifecycle -----------------------------------------------------------------------------
-    async def start(self, *, dispatch_in_background: bool = True) -> Kith:
+    async def start(self, *, dispatch_in_background: bool = True, run_jobs: bool = False) -> Kith:
+        """Open the database and start delivering events; with ``run_jobs`` also run due
+        jobs in this process (the embedded runner of ``kith run``)."""
         global _current_kith
         await self.db.open()
         if dispatch_in_background:
             self.dispatcher.start()
+        if run_jobs:
+            self.jobs.start()
         _current_kith = self
         await self.hooks.startup(self)
         self.started = True
@@ -90,6 +99,7 @@ class Kith:
             await self.db.close()
             return
         self.started = False
+        await self.jobs.stop()
         await self.dispatcher.stop()
         await self.hooks.shutdown(self)
         await self.db.close()
@@ -188,6 +198,8 @@ class Kith:
             ) from exc
         if ctx.events:
             self.dispatcher.submit(ctx.events)
+        if ctx.jobs_scheduled:
+            self.jobs.wake()
         return result
 
     async def _run_nested(

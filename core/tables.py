@@ -273,6 +273,26 @@ class OutboxEvent(Table, tablename="outbox_events"):
     dispatched_at = _ts(null=True)
 
 
+class Job(Table, tablename="jobs"):
+    """Durable scheduled work. The runner claims a row when it starts it (lease), marks it
+    done in the same transaction as its database effects, retries with backoff, and leaves it
+    dead (with its error) after its last attempt."""
+
+    name = Varchar(length=100, index=True)
+    payload = JSON(default="{}")
+    key = Varchar(length=200, null=True, default=None)
+    run_at = _ts()
+    status = Varchar(length=10, default="scheduled")
+    attempts = Integer(default=0)
+    max_attempts = Integer(default=5)
+    lease_until = _ts(null=True)
+    worker = Varchar(length=64, null=True, default=None)
+    last_error = Text(null=True, default=None)
+    created_at = _ts()
+    updated_at = _ts()
+    finished_at = _ts(null=True)
+
+
 CORE_TABLES: list[type[Table]] = [
     User,
     Team,
@@ -292,4 +312,5 @@ CORE_TABLES: list[type[Table]] = [
     CustomFieldDef,
     History,
     OutboxEvent,
+    Job,
 ]

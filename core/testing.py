@@ -15,6 +15,7 @@ suite of a package that depends on Kith. Fixtures:
 * ``admin`` — an admin actor.
 * ``run_command`` — ``await run_command("contact.create", {...}, actor=admin)``: runs the
   command, waits until its events were delivered, returns the result.
+* ``run_jobs`` — ``await run_jobs()``: runs every job due by ``clock`` (move it first).
 """
 
 from __future__ import annotations
@@ -293,6 +294,23 @@ def run_command(kith_app: Kith, admin: Actor) -> RunCommand:
             return await kith_app.run(name, payload or {}, actor or admin)
         finally:
             await kith_app.drain()
+
+    return run
+
+
+@pytest.fixture
+def run_jobs(kith_app: Kith) -> Callable[[], Awaitable[int]]:
+    """``await run_jobs()``: run every job due by the test clock (repeat until none is due),
+    deliver their events, and return how many ran. Move ``clock`` forward first."""
+
+    async def run() -> int:
+        total = 0
+        while True:
+            ran = await kith_app.jobs.run_due()
+            await kith_app.drain()
+            total += ran
+            if not ran:
+                return total
 
     return run
 

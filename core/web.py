@@ -38,7 +38,7 @@ def create_app(kith: Kith, *, manage_lifecycle: bool = True) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if manage_lifecycle:
-            await kith.start()
+            await kith.start(run_jobs=True)
         try:
             yield
         finally:
