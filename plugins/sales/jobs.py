@@ -210,7 +210,7 @@ async def lead_contact_due(ctx: kith.Context, payload: dict[str, Any]) -> None:
         "lead.contact_overdue",
         "lead",
         lead["id"],
-        name=lead["name"],
+        lead_name=lead["name"],
         owner_id=task["assignee_id"],
         task_id=task["id"],
         due_at=task["due_at"],

@@ -90,7 +90,7 @@ async def assign(
         "lead.assigned",
         "lead",
         lead["id"],
-        name=lead["name"],
+        lead_name=lead["name"],
         company=lead.get("company"),
         **routing.model_dump(mode="json"),
     )

@@ -172,7 +172,7 @@ async def delete_rule(ctx: kith.Context, data: RuleRef) -> RuleOut:
     row = await _rule(ctx, data.rule)
     await ctx.delete(RoutingRule, row["id"])
     ctx.record_history("routing_rule", row["id"], "deleted", {"name": [row["name"], None]})
-    ctx.emit("routing_rule.deleted", "routing_rule", row["id"], name=row["name"])
+    ctx.emit("routing_rule.deleted", "routing_rule", row["id"], rule=row["name"])
     return rule_out(row)
 
 
