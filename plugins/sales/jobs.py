@@ -154,7 +154,7 @@ async def deal_next_step(ctx: kith.Context, payload: dict[str, Any]) -> None:
 
 
 async def plan_contact(
-    ctx: kith.Context, lead: dict[str, Any], owner_id: int | None
+    ctx: kith.Context, lead: dict[str, Any], owner_id: int | None, time_zone: str | None = None
 ) -> tuple[int, datetime, str] | None:
     """Give the owner a "Contact …" task due in ``contact_within_hours`` (shown in their
     time zone) and schedule the overdue check. ``None`` when there is no owner or it is off."""
@@ -170,7 +170,8 @@ async def plan_contact(
     await ctx.schedule(
         CONTACT_DUE, {"lead": lead["id"], "task": task.id}, at=due, key=contact_key(lead["id"])
     )
-    return task.id, due, local_time(due, await user_time_zone(ctx, owner_id))
+    time_zone = time_zone or await user_time_zone(ctx, owner_id)
+    return task.id, due, local_time(due, time_zone)
 
 
 async def contact_task(ctx: kith.Context, lead_id: int) -> dict[str, Any] | None:

@@ -34,6 +34,7 @@ class Decision:
     owner_id: int | None
     rule: str
     strategy: str | None = None
+    time_zone: str | None = None  # the owner's, for showing when to contact the lead
 
 
 @dataclass
@@ -125,20 +126,19 @@ def _from_settings(rule: RuleSettings, settings: SalesSettings) -> Rule:
 
 
 async def _team_members(ctx: kith.Context, team: Any) -> tuple[str, list[int]]:
-    """``(scope, member ids)`` of a team given by id or name."""
-    if isinstance(team, int):
-        row = await ctx.find_one(kith.Team, id=team)
-    else:
-        m = marks(ctx, 1)
-        rows = await ctx.fetch(
-            f'SELECT "id" FROM "teams" WHERE lower("name") = {m[0]} AND "archived_at" IS NULL',  # noqa: S608
-            [str(team).strip().lower()],
-        )
-        row = {"id": rows[0]["id"]} if rows else None
-    if row is None:
+    """``(scope, member ids)`` of a team given by id or name, in one query."""
+    m = marks(ctx, 1)
+    where = "t.id = " if isinstance(team, int) else "lower(t.name) = "
+    rows = await ctx.fetch(
+        "SELECT t.id AS team_id, tm.user_id AS user_id FROM teams t "  # noqa: S608
+        "LEFT JOIN team_members tm ON tm.team_id = t.id "
+        f"WHERE {where}{m[0]} AND t.archived_at IS NULL",
+        [team if isinstance(team, int) else str(team).strip().lower()],
+    )
+    if not rows:
         return "", []
-    members = await ctx.select(kith.TeamMember, team_id=row["id"])
-    return f"team:{row['id']}", sorted(m["user_id"] for m in members)
+    members = sorted(r["user_id"] for r in rows if r["user_id"] is not None)
+    return f"team:{rows[0]['team_id']}", members
 
 
 async def _user_ids(ctx: kith.Context, refs: list[Any]) -> list[int]:
@@ -175,6 +175,7 @@ async def _lock_pointer(ctx: kith.Context, scope: str) -> dict[str, Any]:
 
 
 async def open_lead_counts(ctx: kith.Context, user_ids: list[int]) -> dict[int, int]:
+    """Open leads (new, mql, qualified) each of ``user_ids`` owns."""
     if not user_ids:
         return {}
     m = marks(ctx, len(user_ids) + len(OPEN_LEAD_STATUSES))
@@ -187,95 +188,99 @@ async def open_lead_counts(ctx: kith.Context, user_ids: list[int]) -> dict[int, 
     return {r["owner_id"]: int(r["n"]) for r in rows}
 
 
-async def _eligible(
-    ctx: kith.Context, user_ids: list[int], settings: SalesSettings, need_counts: bool
-) -> tuple[list[int], dict[int, int]]:
-    """Members who can take a lead now, and everyone's open-lead count."""
+@dataclass
+class Member:
+    """A person's routing state: can they take a lead now, and how many at most."""
+
+    id: int
+    time_zone: str
+    capacity: int | None
+    can_take: bool
+
+
+async def members(
+    ctx: kith.Context, user_ids: list[int], settings: SalesSettings
+) -> dict[int, Member]:
+    """The routing state of ``user_ids`` (users joined with their routing row), one query."""
     if not user_ids:
-        return [], {}
+        return {}
     m = marks(ctx, len(user_ids))
-    users = await ctx.fetch(
-        f'SELECT "id", "active", "archived_at" FROM "users" WHERE "id" IN ({", ".join(m)})',  # noqa: S608
+    rows = await ctx.fetch(
+        "SELECT u.id AS id, u.active AS active, u.archived_at AS archived_at, "  # noqa: S608
+        "u.time_zone AS time_zone, r.available AS available, r.away_until AS away_until, "
+        "r.opted_out AS opted_out, r.capacity AS capacity FROM users u "
+        f"LEFT JOIN sales_routing_members r ON r.user_id = u.id WHERE u.id IN ({', '.join(m)})",
         user_ids,
     )
-    active = {u["id"] for u in users if u["active"] and u["archived_at"] is None}
-    states = {
-        r["user_id"]: decode(ctx, RoutingMember, r)
-        for r in await ctx.fetch(
-            f'SELECT * FROM "sales_routing_members" WHERE "user_id" IN ({", ".join(m)})',  # noqa: S608
-            user_ids,
-        )
-    }
     now = ctx.now()
-    caps: dict[int, int] = {}
-    eligible: list[int] = []
-    for uid in user_ids:
-        if uid not in active:
-            continue
-        state = states.get(uid)
-        if state is not None:
-            if not state["available"] or state["opted_out"]:
-                continue
-            if state["away_until"] is not None and state["away_until"] > now:
-                continue
-        cap = state["capacity"] if state is not None and state["capacity"] is not None else None
-        cap = cap if cap is not None else settings.routing.default_capacity
-        if cap is not None:
-            caps[uid] = cap
-        eligible.append(uid)
-    counts = await open_lead_counts(ctx, eligible) if (caps or need_counts) else {}
-    eligible = [u for u in eligible if u not in caps or counts.get(u, 0) < caps[u]]
-    return eligible, counts
+    out: dict[int, Member] = {}
+    for raw in rows:
+        row = decode(ctx, RoutingMember, raw)
+        away = row["away_until"] is not None and row["away_until"] > now
+        free = row["available"] is None or (bool(row["available"]) and not row["opted_out"])
+        capacity = row["capacity"] if row["capacity"] is not None else None
+        out[row["id"]] = Member(
+            id=row["id"],
+            time_zone=row["time_zone"] or "UTC",
+            capacity=capacity if capacity is not None else settings.routing.default_capacity,
+            can_take=bool(row["active"]) and row["archived_at"] is None and free and not away,
+        )
+    return out
 
 
-def _after(members: list[int], last: int | None) -> list[int]:
-    """Members in round-robin order, starting after ``last``."""
+def _after(ids: list[int], last: int | None) -> list[int]:
+    """``ids`` in round-robin order, starting after ``last``."""
     if last is None:
-        return members
-    later = [m for m in members if m > last]
-    return later + [m for m in members if m <= last]
+        return ids
+    return [i for i in ids if i > last] + [i for i in ids if i <= last]
+
+
+async def _has_room(ctx: kith.Context, member: Member) -> bool:
+    if member.capacity is None:
+        return True
+    return (await open_lead_counts(ctx, [member.id])).get(member.id, 0) < member.capacity
 
 
 async def pick(
     ctx: kith.Context,
     scope: str,
-    members: list[int],
+    user_ids: list[int],
     strategy: str,
     settings: SalesSettings,
-) -> int | None:
+) -> Member | None:
     """Choose a member of ``scope`` (a team or rule) by ``strategy``; ``None`` if nobody can
     take a lead (everyone away, opted out or full)."""
-    if not members:
+    if not user_ids:
         return None
     pointer = await _lock_pointer(ctx, scope)
-    eligible, counts = await _eligible(ctx, members, settings, strategy == "load_balanced")
-    if not eligible:
-        return None
-    ordered = _after(eligible, pointer["last_user_id"])
+    state = await members(ctx, user_ids, settings)
+    ordered = _after(
+        [u for u in user_ids if u in state and state[u].can_take], pointer["last_user_id"]
+    )
+    chosen: Member | None = None
     if strategy == "load_balanced":
-        fewest = min(counts.get(u, 0) for u in ordered)
-        chosen = next(u for u in ordered if counts.get(u, 0) == fewest)
-    elif strategy == "random":
-        chosen = random.choice(ordered)
+        counts = await open_lead_counts(ctx, ordered)
+        room = [
+            u for u in ordered if state[u].capacity is None or counts.get(u, 0) < state[u].capacity
+        ]
+        if room:
+            fewest = min(counts.get(u, 0) for u in room)
+            chosen = state[next(u for u in room if counts.get(u, 0) == fewest)]
     else:
-        chosen = ordered[0]
+        if strategy == "random":
+            random.shuffle(ordered)
+        for uid in ordered:  # counting only as far as needed: usually the first has room
+            if await _has_room(ctx, state[uid]):
+                chosen = state[uid]
+                break
+    if chosen is None:
+        return None
     m = marks(ctx, 2)
     await ctx.fetch(
         f'UPDATE "sales_routing_pointers" SET "last_user_id" = {m[0]} WHERE "id" = {m[1]}',  # noqa: S608
-        [chosen, pointer["id"]],
+        [chosen.id, pointer["id"]],
     )
     return chosen
-
-
-async def _available(ctx: kith.Context, user_id: int) -> bool:
-    user = await ctx.find_one(kith.User, id=user_id)
-    if user is None or not user["active"] or user["archived_at"] is not None:
-        return False
-    state = await ctx.find_one(RoutingMember, user_id=user_id)
-    if state is None:
-        return True
-    away = state["away_until"] is not None and state["away_until"] > ctx.now()
-    return bool(state["available"]) and not state["opted_out"] and not away
 
 
 async def decide(
@@ -289,26 +294,27 @@ async def decide(
     if not routing.enabled:
         return Decision(None, "routing is off")
     if routing.organization_owner_first and organization and organization.get("owner_id"):
-        if await _available(ctx, organization["owner_id"]):
-            return Decision(
-                organization["owner_id"],
-                f"owner of {organization['name']} (#{organization['id']})",
-            )
+        owner = (await members(ctx, [organization["owner_id"]], settings)).get(
+            organization["owner_id"]
+        )
+        if owner is not None and owner.can_take:
+            label = f"owner of {organization['name']} (#{organization['id']})"
+            return Decision(owner.id, label, None, owner.time_zone)
     for rule in await rules_in_order(ctx, settings):
         if not rule_matches(rule.when, facts):
             continue
         if rule.team is not None:
-            scope, members = await _team_members(ctx, rule.team)
+            scope, ids = await _team_members(ctx, rule.team)
         else:
-            scope, members = f"rule:{rule.name}", await _user_ids(ctx, rule.users)
-        chosen = await pick(ctx, scope or f"rule:{rule.name}", members, rule.strategy, settings)
+            scope, ids = f"rule:{rule.name}", await _user_ids(ctx, rule.users)
+        chosen = await pick(ctx, scope or f"rule:{rule.name}", ids, rule.strategy, settings)
         if chosen is not None:
-            return Decision(chosen, f"rule {rule.name}", rule.strategy)
+            return Decision(chosen.id, f"rule {rule.name}", rule.strategy, chosen.time_zone)
     if routing.team:
-        scope, members = await _team_members(ctx, routing.team)
-        chosen = await pick(ctx, scope, members, routing.strategy, settings)
+        scope, ids = await _team_members(ctx, routing.team)
+        chosen = await pick(ctx, scope, ids, routing.strategy, settings)
         if chosen is not None:
-            return Decision(chosen, f"team {routing.team}", routing.strategy)
+            return Decision(chosen.id, f"team {routing.team}", routing.strategy, chosen.time_zone)
         return Decision(None, f"nobody in team {routing.team} can take a lead now")
     return Decision(None, "no routing rule matched")
 
@@ -319,6 +325,7 @@ __all__ = [
     "condition_holds",
     "decide",
     "facts_for",
+    "members",
     "open_lead_counts",
     "pick",
     "rule_matches",

@@ -59,7 +59,7 @@ async def assign(
 ) -> Routing:
     """Record a routing decision on a lead: history, assignment row, contact task, event."""
     before = lead.get("_owner_before")
-    plan = await plan_contact(ctx, lead, decision.owner_id) if replan else None
+    plan = await plan_contact(ctx, lead, decision.owner_id, decision.time_zone) if replan else None
     await ctx.insert(
         Assignment,
         {
