@@ -21,7 +21,6 @@ import kith
 
 from .records import OPEN_LEAD_STATUSES, decode, local_time, marks, user_time_zone
 from .settings import settings_of
-from .tables import Assignment
 
 ROTTING = "sales.deal_rotting"
 NEXT_STEP = "sales.deal_next_step"
@@ -175,9 +174,14 @@ async def plan_contact(
 
 
 async def contact_task(ctx: kith.Context, lead_id: int) -> dict[str, Any] | None:
-    """The open "Contact …" task of a lead's latest routing, if any."""
-    rows = await ctx.select(Assignment, lead_id=lead_id, order_by="id", descending=True, limit=1)
-    if not rows or rows[0]["contact_task_id"] is None:
+    """The open "Contact …" task the lead's routing created, if any."""
+    m = marks(ctx, 1)
+    rows = await ctx.fetch(
+        'SELECT "contact_task_id" FROM "sales_assignments" WHERE "lead_id" = '  # noqa: S608
+        f'{m[0]} AND "contact_task_id" IS NOT NULL ORDER BY "id" DESC LIMIT 1',
+        [lead_id],
+    )
+    if not rows:
         return None
     task = await ctx.find_one(kith.Task, id=rows[0]["contact_task_id"])
     return task if task is not None and task["status"] == "open" else None

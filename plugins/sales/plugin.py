@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import kith
@@ -52,11 +53,13 @@ def kith_jobs() -> list[kith.JobSpec]:
 
 
 @kith.hookimpl
-async def kith_validate(command: str, data: BaseModel, actor: kith.Actor) -> None:
+def kith_validate(command: str, data: BaseModel, actor: kith.Actor) -> Awaitable[None] | None:
     """Refuse archiving a stage or pipeline that still holds deals, and changing the kind of
-    a stage that holds deals."""
+    a stage that holds deals. (Sync, returning an awaitable only for those commands: every
+    other command pays nothing.)"""
     if command in GUARDED:
-        await pipelines.guard(kith.current(), command, data)
+        return pipelines.guard(kith.current(), command, data)
+    return None
 
 
 @kith.hookimpl

@@ -230,3 +230,24 @@ async def test_concurrent_captures_skip_and_double_nobody(team, kith_app):
     sequence = [r["user_id"] for r in order]
     start = ids.index(sequence[0])
     assert sequence == [ids[(start + i) % 3] for i in range(n)]
+
+
+async def test_routing_again_moves_the_contact_task_to_the_new_owner(team, run_command, kith_app):
+    ana, carl, _ = team
+    out = (await capture(run_command, 1))[0]
+    assert out.routing.owner_id == ana.user_id
+    same = await run_command("lead.route", {"lead": out.lead.id})
+    assert same.routing.owner_id == ana.user_id and same.routing.contact_task_id is None
+    await run_command("routing_member.set", {"user": ana.user_id, "available": False})
+    moved = await run_command("lead.route", {"lead": out.lead.id, "force": True})
+    assert moved.routing.owner_id == carl.user_id
+    tasks = await rows(kith_app, 'SELECT "assignee_id", "status" FROM "tasks" ORDER BY "id"')
+    assert [(t["assignee_id"], t["status"]) for t in tasks] == [
+        (ana.user_id, "cancelled"),
+        (carl.user_id, "open"),
+    ]
+    history = await history_of(kith_app, "lead", out.lead.id)
+    assert [h["changes"]["owner_id"] for h in history if h["action"] == "routed"][-1] == [
+        ana.user_id,
+        carl.user_id,
+    ]

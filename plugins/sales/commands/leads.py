@@ -55,11 +55,20 @@ def lead_out(row: Any) -> LeadOut:
 
 
 async def assign(
-    ctx: kith.Context, lead: dict[str, Any], decision: Decision, *, replan: bool = True
+    ctx: kith.Context,
+    lead: dict[str, Any],
+    decision: Decision,
+    before: int | None = None,
+    *,
+    contact_task: bool = True,
 ) -> Routing:
-    """Record a routing decision on a lead: history, assignment row, contact task, event."""
-    before = lead.get("_owner_before")
-    plan = await plan_contact(ctx, lead, decision.owner_id, decision.time_zone) if replan else None
+    """Record a routing decision on a lead (whose owner was ``before``): history, assignment
+    row, the owner's contact task (unless ``contact_task`` is false), ``lead.assigned``."""
+    plan = (
+        await plan_contact(ctx, lead, decision.owner_id, decision.time_zone)
+        if contact_task
+        else None
+    )
     await ctx.insert(
         Assignment,
         {
@@ -161,8 +170,7 @@ async def capture_lead(ctx: kith.Context, data: LeadCapture) -> CaptureOut:
             "organization": org["id"] if org else None,
         },
     )
-    row = {**lead.model_dump(), "_owner_before": None}
-    routing = await assign(ctx, row, decision)
+    routing = await assign(ctx, lead.model_dump(), decision)
     said = [f"attached to {m.entity} {m.label} (#{m.id}): {m.reason}" for m in found.matches]
     said += [f"created {c}" for c in created]
     who = f"user #{routing.owner_id}" if routing.owner_id else "nobody"

@@ -12,7 +12,7 @@ from typing import Any
 import kith
 from pydantic import BaseModel, Field
 
-from ..jobs import close_contact_task
+from ..jobs import close_contact_task, contact_task
 from ..records import OPEN_LEAD_STATUSES, as_id, resolve
 from ..routing import Decision, decide, facts_for, open_lead_counts
 from ..schemas import LeadOut, Routing
@@ -55,12 +55,14 @@ async def route_lead(ctx: kith.Context, data: LeadRoute) -> RouteOut:
         )
         decision = await decide(ctx, settings_of(ctx), facts_for(lead, org, {}), org)
     before = lead["owner_id"]
+    has_task = await contact_task(ctx, lead["id"]) is not None
     if decision.owner_id != before:
         await close_contact_task(ctx, lead["id"], done=False)
+        has_task = False
         lead, _ = await ctx.update(
             kith.Lead, lead, {"owner_id": decision.owner_id}, record_history=False
         )
-    routing = await assign(ctx, {**lead, "_owner_before": before}, decision)
+    routing = await assign(ctx, lead, decision, before, contact_task=not has_task)
     who = f"user #{routing.owner_id}" if routing.owner_id else "nobody"
     return RouteOut(
         lead=lead_out(lead), routing=routing, message=f"routed to {who} by {routing.rule}"
