@@ -35,6 +35,7 @@ class Decision:
     rule: str
     strategy: str | None = None
     time_zone: str | None = None  # the owner's, for showing when to contact the lead
+    matched: bool = True  # False: no rule or team applies (not: everyone was busy)
 
 
 @dataclass
@@ -292,7 +293,7 @@ async def decide(
     """Who gets the lead described by ``facts`` (see the module docstring for the order)."""
     routing = settings.routing
     if not routing.enabled:
-        return Decision(None, "routing is off")
+        return Decision(None, "routing is off", matched=False)
     if routing.organization_owner_first and organization and organization.get("owner_id"):
         owner = (await members(ctx, [organization["owner_id"]], settings)).get(
             organization["owner_id"]
@@ -316,7 +317,7 @@ async def decide(
         if chosen is not None:
             return Decision(chosen.id, f"team {routing.team}", routing.strategy, chosen.time_zone)
         return Decision(None, f"nobody in team {routing.team} can take a lead now")
-    return Decision(None, "no routing rule matched")
+    return Decision(None, "no routing rule matched", matched=False)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kith import KithError
+from kith import SYSTEM, KithError
 from kith.testing import count_rows
 from sales_helpers import history_of, named
 
@@ -146,3 +146,13 @@ async def test_converting_reuses_an_existing_contact(run_command, kith_app, pipe
     assert out.contact_id == contact.id and out.deal_id is None and out.organization_id is None
     assert await count_rows(kith_app, "contacts") == 1
     assert "reused contact Jane" in out.message
+
+
+async def test_without_routing_rules_the_person_who_captures_keeps_the_lead(
+    run_command, pipeline, ana
+):
+    out = await run_command("lead.capture", {"name": "Jane", "email": "j@initech.io"}, actor=ana)
+    assert out.routing.owner_id == ana.user_id
+    assert out.routing.rule == "captured by Ana Alves (no routing rule matched)"
+    form = await run_command("lead.capture", {"name": "Web", "email": "w@gmail.com"}, actor=SYSTEM)
+    assert form.routing.owner_id is None and form.routing.rule == "no routing rule matched"

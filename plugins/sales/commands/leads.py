@@ -151,6 +151,10 @@ async def capture_lead(ctx: kith.Context, data: LeadCapture) -> CaptureOut:
         decision = Decision(owner["id"], f"owner given by {ctx.actor.name or ctx.actor.label}")
     else:
         decision = await decide(ctx, settings, facts, org)
+        if not decision.matched and ctx.actor.user_id is not None:
+            # Nothing to route by: the person who took the lead in keeps it.
+            rule = f"captured by {ctx.actor.name or ctx.actor.label} ({decision.rule})"
+            decision = Decision(ctx.actor.user_id, rule)
     created: list[str] = []
     if org is None and (found.business_domain or data.company):
         org = await _new_organization(ctx, data, found.business_domain, decision.owner_id)
