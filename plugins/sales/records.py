@@ -7,6 +7,7 @@ resolve what people type.
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime
 from typing import Any
 
@@ -121,9 +122,11 @@ async def find_stage(
     elsewhere = await _stage_named_elsewhere(ctx, text, pipeline["id"])
     if elsewhere is not None:
         raise await _other_pipeline(ctx, elsewhere, pipeline, field)
+    close = difflib.get_close_matches(text, [s["name"].lower() for s in stages], n=1)
+    hint = next((f" Did you mean {s['name']}?" for s in stages if [s["name"].lower()] == close), "")
     raise kith.KithError(
         "not_found",
-        f"{field}: no stage {ref!r} in pipeline {pipeline['name']}. Stages: {names}.",
+        f"{field}: no stage {ref!r} in pipeline {pipeline['name']}.{hint} Stages: {names}.",
         [kith.FieldError(field, f"no such stage in pipeline {pipeline['name']}", "not_found")],
         status=404,
     )

@@ -72,7 +72,7 @@ async def test_unknown_stage_lists_the_stages(world, kith_app, run_command):
         "stage",
         "not_found",
     )
-    assert "Proposal" in err.message and "Sales" in err.message
+    assert "Did you mean Proposal?" in err.message and "Sales" in err.message
 
 
 async def test_a_stage_of_another_pipeline_by_name(world, kith_app, run_command):

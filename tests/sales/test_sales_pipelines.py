@@ -37,13 +37,14 @@ def test_kith_init_creates_the_sales_pipeline_once(tmp_path, monkeypatch):
     monkeypatch.setenv("KITH_SECRET_KEY_FILE", str(tmp_path / "secret"))
     runner = CliRunner()
     for _ in range(2):
-        result = runner.invoke(main, ["init"])
+        result = runner.invoke(main, ["init", "--admin", "ben@example.com", "--name", "Ben"])
         assert result.exit_code == 0, result.output
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "kith.db")
     assert db.execute("SELECT name FROM pipelines").fetchall() == [("Sales",)]
     assert db.execute("SELECT COUNT(*) FROM stages").fetchone() == (7,)
+    assert db.execute("SELECT email, role FROM users").fetchall() == [("ben@example.com", "admin")]
 
 
 async def test_a_second_pipeline_with_its_own_stages(pipeline, run_command):
