@@ -18,7 +18,9 @@ from .jobs import JobSpec, job
 from .money import check_currency, to_major, to_minor
 from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
+from .search import SearchQuery, SearchSource
 from .settings import Settings
+from .timeline import TimelinePosition
 
 __version__ = "0.1.0"
 
@@ -41,8 +43,11 @@ __all__ = [
     "JobSpec",
     "Kith",
     "KithError",
+    "SearchQuery",
+    "SearchSource",
     "Settings",
     "SystemClock",
+    "TimelinePosition",
     "__version__",
     "check_currency",
     "command",

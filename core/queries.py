@@ -261,16 +261,18 @@ def _tag_condition(entity: Entity, op: str, operand: Any, field: str, p: Params)
         except ValueError as exc:
             raise invalid(field, str(exc)) from None
 
-    tagged = (
-        'SELECT rt."record_id" FROM "record_tags" rt JOIN "tags" tg ON tg."id" = rt."tag_id" '
-        f'WHERE rt."entity" = {p(entity.name)} AND tg."name" IN '
-    )
+    def tagged() -> str:
+        return (
+            'SELECT rt."record_id" FROM "record_tags" rt JOIN "tags" tg ON tg."id" = rt."tag_id" '
+            f'WHERE rt."entity" = {p(entity.name)} AND tg."name" IN '
+        )
+
     if op == "eq" and operand is not None:
-        return f'"id" IN ({tagged}{names([operand])})'
+        return f'"id" IN ({tagged()}{names([operand])})'
     if op == "in":
-        return f'"id" IN ({tagged}{names(_in_list(operand, field))})'
+        return f'"id" IN ({tagged()}{names(_in_list(operand, field))})'
     if op == "ne" and operand is not None:
-        return f'"id" NOT IN ({tagged}{names([operand])})'
+        return f'"id" NOT IN ({tagged()}{names([operand])})'
     if op == "null" and isinstance(operand, bool):
         any_tag = (
             f'SELECT rt."record_id" FROM "record_tags" rt WHERE rt."entity" = {p(entity.name)}'
@@ -333,32 +335,34 @@ def _custom_condition(
         doc = {key: [v] if d.type == "multi-choice" else v}
         return f'("custom"::jsonb) @> {p(json.dumps(doc))}::jsonb'
 
-    if pg:
-        text = f'("custom"::jsonb ->> {p(key)})'
+    # Fragments are built on use: PostgreSQL refuses parameters the statement never uses.
+    def text() -> str:
+        if pg:
+            return f'("custom"::jsonb ->> {p(key)})'
+        return f'json_extract("custom", {p("$." + key)})'
+
+    def value_sql() -> str:
+        """The value as something ``<``/``>`` compare meaningfully (numbers, ISO dates)."""
         if d.type == "money":
-            value_sql = f"((\"custom\"::jsonb -> {p(key)}) ->> 'amount')::numeric"
-        elif d.type == "number":
-            k = p(key)
-            value_sql = (
-                f"(CASE WHEN jsonb_typeof(\"custom\"::jsonb -> {k}) = 'number' "
-                f'THEN ("custom"::jsonb ->> {k})::numeric END)'
+            if pg:
+                return f"((\"custom\"::jsonb -> {p(key)}) ->> 'amount')::numeric"
+            return f'CAST(json_extract("custom", {p("$." + key + ".amount")}) AS REAL)'
+        if d.type == "number":
+            if pg:
+                k = p(key)
+                return (
+                    f"(CASE WHEN jsonb_typeof(\"custom\"::jsonb -> {k}) = 'number' "
+                    f'THEN ("custom"::jsonb ->> {k})::numeric END)'
+                )
+            path = p("$." + key)
+            return (
+                f"(CASE WHEN json_type(\"custom\", {path}) IN ('integer', 'real') "
+                f'THEN json_extract("custom", {path}) END)'
             )
-        else:
-            value_sql = f'{text} COLLATE "C"'
-        present = f'("custom"::jsonb -> {p(key)})'
-    else:
-        path = f"$.{key}"
-        text = f'json_extract("custom", {p(path)})'
-        if d.type == "money":
-            value_sql = f'CAST(json_extract("custom", {p(path + ".amount")}) AS REAL)'
-        elif d.type == "number":
-            value_sql = (
-                f"(CASE WHEN json_type(\"custom\", {p(path)}) IN ('integer', 'real') "
-                f'THEN json_extract("custom", {p(path)}) END)'
-            )
-        else:
-            value_sql = text
-        present = text
+        return f'{text()} COLLATE "C"' if pg else text()
+
+    def present() -> str:
+        return f'("custom"::jsonb -> {p(key)})' if pg else text()
 
     def member(v: Any) -> str:
         if pg:
@@ -374,33 +378,33 @@ def _custom_condition(
         if pg and d.type not in ("money",):
             return contains(v)
         if not pg and d.type == "bool":
-            return f"{text} = {p(1 if v else 0)}"
+            return f"{text()} = {p(1 if v else 0)}"
         if d.type == "money":
-            return f"{value_sql} = {p(v)}"
-        return f"{text} = {p(v)}"
+            return f"{value_sql()} = {p(v)}"
+        return f"{text()} = {p(v)}"
 
     if op == "null":
         if not isinstance(operand, bool):
             raise invalid(field, "'null' takes true or false")
-        return f"{present} IS {'' if operand else 'NOT '}NULL"
+        return f"{present()} IS {'' if operand else 'NOT '}NULL"
     if op in ("eq", "ne") and operand is None:
-        return f"{present} IS {'' if op == 'eq' else 'NOT '}NULL"
+        return f"{present()} IS {'' if op == 'eq' else 'NOT '}NULL"
     if op == "eq":
         return equals(_custom_value(ctx, d, operand, field))
     if op == "ne":
-        return f"NOT ({equals(_custom_value(ctx, d, operand, field))})"
+        return f"({present()} IS NULL OR NOT ({equals(_custom_value(ctx, d, operand, field))}))"
     if op == "in":
         values = [_custom_value(ctx, d, v, field) for v in _in_list(operand, field)]
         return "(" + " OR ".join(equals(v) for v in values) + ")"
     if op in COMPARISONS:
         if d.type not in ("number", "money", "date"):
             raise invalid(field, f"{op!r} applies to number, money and date fields")
-        return f"{value_sql} {COMPARISONS[op]} {p(_custom_value(ctx, d, operand, field))}"
+        return f"{value_sql()} {COMPARISONS[op]} {p(_custom_value(ctx, d, operand, field))}"
     if op == "contains":
         if d.type not in ("text", "url") or not isinstance(operand, str):
             raise invalid(field, "'contains' applies to text fields and takes text")
         escaped = operand.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return f"lower({text}) LIKE {p('%' + escaped + '%')} ESCAPE '\\'"
+        return f"lower({text()}) LIKE {p('%' + escaped + '%')} ESCAPE '\\'"
     raise invalid(field, f"unknown operator {op!r}")  # pragma: no cover
 
 
