@@ -149,35 +149,45 @@ def text_condition(
     return f'{prefix}"id" IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {p(query.fts5)})'
 
 
-async def _search_index(
-    ctx: Context, index: FtsIndex, query: SearchQuery, limit: int
-) -> list[dict[str, Any]]:
-    p = Params(ctx.kith.db.dialect)
+async def _index_branch(ctx: Context, index: FtsIndex, p: Params, match: str, limit: str) -> str:
+    """One ``SELECT`` of the core's search union: the best ``limit`` rows of ``index`` that
+    match and that the actor may see (``match`` and ``limit`` are shared placeholders)."""
     visible = await sql_condition(ctx, index.entity, p, alias="t")
     detail = f"t.{quote(index.detail)}" if index.detail else "NULL"
     extra = f"AND {visible}" if visible else ""
+    entity = f"'{index.entity}'"  # a name from FTS above, never user text
     if ctx.kith.db.dialect == "postgres":
         doc = pg_document(index.columns, "t")
-        sql = (
-            f't."id" AS id, t.{quote(index.label)} AS label, {detail} AS detail, '
-            f"ts_rank({doc}, q) AS score "
+        return (
+            f'SELECT {entity} AS entity, t."id" AS id, t.{quote(index.label)} AS label, '
+            f"{detail} AS detail, ts_rank({doc}, to_tsquery('simple', {match})) AS score "
+            f"FROM {quote(index.table)} t "
+            f"WHERE t.\"archived_at\" IS NULL AND {doc} @@ to_tsquery('simple', {match}) {extra} "
+            f'ORDER BY score DESC, t."id" DESC LIMIT {limit}'
         )
-        sql = (
-            f"SELECT {sql} FROM {quote(index.table)} t, "
-            f"to_tsquery('simple', {p(query.tsquery)}) q "
-            f'WHERE t."archived_at" IS NULL AND {doc} @@ q {extra} '
-            f'ORDER BY score DESC, t."id" DESC LIMIT {p(limit)}'
-        )
-    else:
-        fts = quote(f"{index.table}_fts")
-        sql = (
-            f'SELECT t."id" AS id, t.{quote(index.label)} AS label, {detail} AS detail, '
-            f'-bm25({fts}) AS score FROM {fts} JOIN {quote(index.table)} t ON t."id" = {fts}.rowid '
-            f'WHERE {fts} MATCH {p(query.fts5)} AND t."archived_at" IS NULL {extra} '
-            f'ORDER BY bm25({fts}), t."id" DESC LIMIT {p(limit)}'
-        )
+    fts = quote(f"{index.table}_fts")
+    return (
+        f'SELECT {entity} AS entity, t."id" AS id, t.{quote(index.label)} AS label, '
+        f"{detail} AS detail, -bm25({fts}) AS score "
+        f'FROM {fts} JOIN {quote(index.table)} t ON t."id" = {fts}.rowid '
+        f'WHERE {fts} MATCH {match} AND t."archived_at" IS NULL {extra} '
+        f'ORDER BY bm25({fts}), t."id" DESC LIMIT {limit}'
+    )
+
+
+async def _search_indexes(
+    ctx: Context, indexes: list[FtsIndex], query: SearchQuery, limit: int
+) -> list[dict[str, Any]]:
+    """Search the core's indexes in one statement (a UNION ALL of one branch each)."""
+    if not indexes:
+        return []
+    p = Params(ctx.kith.db.dialect)
+    match = p(query.tsquery if ctx.kith.db.dialect == "postgres" else query.fts5)
+    top = p(limit)
+    branches = [await _index_branch(ctx, index, p, match, top) for index in indexes]
+    sql = " UNION ALL ".join(f"SELECT * FROM ({b}) AS b{i}" for i, b in enumerate(branches))
     rows = await ctx.fetch(sql, p.values)
-    return [{**r, "entity": index.entity, "score": float(r["score"] or 0)} for r in rows]
+    return [{**r, "score": float(r["score"] or 0)} for r in rows]
 
 
 async def _search_source(
@@ -260,14 +270,13 @@ async def find(ctx: Context, data: FindInput) -> dict[str, Any]:
                 f"{', '.join(unknown)}: not searchable; choose from {', '.join(sorted(known))}",
             )
         available = [(e, s) for e, s in available if e in data.entities]
-    hits: list[dict[str, Any]] = []
-    for entity, source in available:
-        area = source.area or f"{entity}s"
-        if not role_allows(ctx.actor.role, f"{area}.read"):
-            continue
-        if isinstance(source, FtsIndex):
-            hits.extend(await _search_index(ctx, source, query, data.limit))
-        else:
+    allowed = [
+        (e, s) for e, s in available if role_allows(ctx.actor.role, f"{s.area or e + 's'}.read")
+    ]
+    indexes = [s for _, s in allowed if isinstance(s, FtsIndex)]
+    hits = await _search_indexes(ctx, indexes, query, data.limit)
+    for entity, source in allowed:
+        if isinstance(source, SearchSource):
             try:
                 hits.extend(await _search_source(ctx, source, query, data.limit))
             except Exception:
