@@ -119,8 +119,18 @@ def _kind(col: Any) -> str | None:
     return None
 
 
+_COLUMNS: dict[type, dict[str, Column]] = {}
+
+
 def columns_of(entity: Entity) -> dict[str, Column]:
     """Filterable columns of an entity (JSON columns excluded), plus ``x`` for each ``x_id``."""
+    cached = _COLUMNS.get(entity.table)
+    if cached is None:
+        cached = _COLUMNS[entity.table] = _columns(entity)
+    return cached
+
+
+def _columns(entity: Entity) -> dict[str, Column]:
     out: dict[str, Column] = {}
     for col in entity.table._meta.columns:
         name = col._meta.db_column_name
@@ -341,25 +351,24 @@ def _custom_condition(
             return f'("custom"::jsonb ->> {p(key)})'
         return f'json_extract("custom", {p("$." + key)})'
 
-    def value_sql() -> str:
-        """The value as something ``<``/``>`` compare meaningfully (numbers, ISO dates)."""
-        if d.type == "money":
-            if pg:
-                return f"((\"custom\"::jsonb -> {p(key)}) ->> 'amount')::numeric"
-            return f'CAST(json_extract("custom", {p("$." + key + ".amount")}) AS REAL)'
-        if d.type == "number":
-            if pg:
-                k = p(key)
-                return (
-                    f"(CASE WHEN jsonb_typeof(\"custom\"::jsonb -> {k}) = 'number' "
-                    f'THEN ("custom"::jsonb ->> {k})::numeric END)'
-                )
-            path = p("$." + key)
+    def compare(op: str, v: Any) -> str:
+        """``value <op> v`` for numbers, amounts and ISO dates, parsing the JSON once a row;
+        values of another type never match."""
+        sign = COMPARISONS[op]
+        if pg and d.type in ("number", "money"):
+            path = f'$."{key}"' + ('."amount"' if d.type == "money" else "")
+            at = "@.double()" if d.type == "money" else "@"
             return (
-                f"(CASE WHEN json_type(\"custom\", {path}) IN ('integer', 'real') "
-                f'THEN json_extract("custom", {path}) END)'
+                f'jsonb_path_exists("custom"::jsonb, {p(f"{path} ? ({at} {sign} $v)")}::jsonpath, '
+                f"{p(json.dumps({'v': v}))}::jsonb)"
             )
-        return f'{text()} COLLATE "C"' if pg else text()
+        if pg:
+            return f'{text()} COLLATE "C" {sign} {p(v)}'
+        if d.type == "money":
+            return f'(json_extract("custom", {p("$." + key + ".amount")}) + 0) {sign} {p(v)}'
+        if d.type == "number":  # + 0: text (never written, but possible) compares as a number
+            return f"({text()} + 0) {sign} {p(v)}"
+        return f"{text()} {sign} {p(v)}"
 
     def present() -> str:
         return f'("custom"::jsonb -> {p(key)})' if pg else text()
@@ -380,7 +389,7 @@ def _custom_condition(
         if not pg and d.type == "bool":
             return f"{text()} = {p(1 if v else 0)}"
         if d.type == "money":
-            return f"{value_sql()} = {p(v)}"
+            return compare("gte", v) + " AND " + compare("lte", v)
         return f"{text()} = {p(v)}"
 
     if op == "null":
@@ -399,7 +408,7 @@ def _custom_condition(
     if op in COMPARISONS:
         if d.type not in ("number", "money", "date"):
             raise invalid(field, f"{op!r} applies to number, money and date fields")
-        return f"{value_sql()} {COMPARISONS[op]} {p(_custom_value(ctx, d, operand, field))}"
+        return compare(op, _custom_value(ctx, d, operand, field))
     if op == "contains":
         if d.type not in ("text", "url") or not isinstance(operand, str):
             raise invalid(field, "'contains' applies to text fields and takes text")
@@ -594,9 +603,15 @@ async def list_page(ctx: Context, entity: Entity, data: ListInput) -> dict[str, 
         order = f"({col} IS NULL), {order}"
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
     sql = (
-        f"SELECT * FROM {quote(codec.tablename)}{where} ORDER BY {order} LIMIT {p(data.limit + 1)}"
+        f"SELECT *, {_tags_column(ctx, entity, p)} AS _kith_tags "
+        f"FROM {quote(codec.tablename)}{where} ORDER BY {order} LIMIT {p(data.limit + 1)}"
     )
-    rows = [codec.decode(r) for r in await ctx.fetch(sql, p.values)]
+    rows = []
+    for r in await ctx.fetch(sql, p.values):
+        tags = r.pop("_kith_tags")
+        r = codec.decode(r)
+        r["tags"] = sorted(json.loads(tags) if isinstance(tags, str) else tags or [])
+        rows.append(r)
     next_cursor = None
     if len(rows) > data.limit:
         rows = rows[: data.limit]
@@ -605,7 +620,18 @@ async def list_page(ctx: Context, entity: Entity, data: ListInput) -> dict[str, 
         if isinstance(value, datetime | date):
             value = value.isoformat()
         next_cursor = encode_cursor(ctx, [value, last["id"]], query_id)
-    return {"items": await entity.present_rows(ctx, rows), "next_cursor": next_cursor}
+    items = await entity.present_rows(ctx, rows, tags=False)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _tags_column(ctx: Context, entity: Entity, p: Params) -> str:
+    """Each row's tags as a JSON array, in the page's own query (no second round trip)."""
+    table = quote(entity.table._meta.tablename)
+    agg = "json_agg" if ctx.kith.db.dialect == "postgres" else "json_group_array"
+    return (
+        f'(SELECT {agg}(tg."name") FROM "record_tags" rt JOIN "tags" tg ON tg."id" = rt."tag_id" '
+        f'WHERE rt."entity" = {p(entity.name)} AND rt."record_id" = {table}."id")'
+    )
 
 
 def page_model(entity: Entity) -> type[BaseModel]:

@@ -16,18 +16,21 @@ activities and tasks on it follow their own visibility setting.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
 from .commands import CommandSpec, command
 from .db.params import Params
 from .entities._common import Entity, Input, Ref
 from .history import jsonable
 from .queries import DEFAULT_LIMIT, check_limit, decode_cursor, encode_cursor, fingerprint
+from .refs import as_id
 from .tables import Activity, History, Task
 from .visibility import sql_condition
 
@@ -87,99 +90,152 @@ def _describe(action: str, changes: dict[str, Any]) -> str:
     return f"{action}: {', '.join(changes)}"
 
 
-async def _history(
+# Every branch of the core's timeline query returns these columns (typed NULL where a kind
+# has none), so one UNION ALL statement brings history, activities and tasks at once.
+COLUMNS = {
+    "kind": "text",
+    "id": "integer",
+    "at": "timestamptz",
+    "actor": "text",
+    "user_id": "integer",
+    "action": "text",
+    "command": "text",
+    "changes": "json",
+    "subject": "text",
+    "body": "text",
+    "direction": "text",
+    "duration_seconds": "integer",
+    "outcome": "text",
+    "title": "text",
+    "status": "text",
+    "due_at": "timestamptz",
+}
+
+
+def _select(dialect: str, values: dict[str, str]) -> str:
+    def null(kind: str) -> str:
+        return f"NULL::{kind}" if dialect == "postgres" else "NULL"
+
+    return ", ".join(f'{values.get(c, null(t))} AS "{c}"' for c, t in COLUMNS.items())
+
+
+async def _core_items(
     ctx: Context, entity: str, record_id: int, before: TimelinePosition | None, limit: int
 ) -> list[dict[str, Any]]:
-    p = Params(ctx.kith.db.dialect)
-    codec = ctx.kith.db.statements.codec(History)
-    sql = (
-        f'SELECT * FROM "history" WHERE "entity" = {p(entity)} AND "entity_id" = {p(record_id)}'
-        + _after("history", before, p, '"at"', lambda v: codec.encode("at", v))
-        + f' ORDER BY "at" DESC, "id" DESC LIMIT {p(limit)}'
+    """History, activities and tasks of the record after ``before``, newest first."""
+    dialect = ctx.kith.db.dialect
+    p = Params(dialect)
+    record, top = p(record_id), p(limit)
+    hist, acts, tasks = (ctx.kith.db.statements.codec(t) for t in (History, Activity, Task))
+    branches: list[str] = []
+    history_cols = {
+        "kind": "'history'",
+        "id": '"id"',
+        "at": '"at"',
+        "actor": '"actor"',
+        "user_id": '"actor_user_id"',
+        "action": '"action"',
+        "command": '"command"',
+        "changes": '"changes"',
+    }
+    branches.append(
+        f'SELECT {_select(dialect, history_cols)} FROM "history" '
+        f'WHERE "entity" = {p(entity)} AND "entity_id" = {record}'
+        + _after("history", before, p, '"at"', lambda v: hist.encode("at", v))
+        + f' ORDER BY "at" DESC, "id" DESC LIMIT {top}'
     )
-    out = []
-    for r in map(codec.decode, await ctx.fetch(sql, p.values)):
-        changes = r["changes"] or {}
-        out.append(
-            {
-                "at": r["at"],
-                "kind": "history",
-                "id": r["id"],
-                "actor": r["actor"],
-                "user_id": r["actor_user_id"],
-                "summary": _describe(r["action"], changes),
-                "data": {"action": r["action"], "command": r["command"], "changes": changes},
-            }
-        )
-    return out
-
-
-async def _activities(
-    ctx: Context, entity: str, record_id: int, before: TimelinePosition | None, limit: int
-) -> list[dict[str, Any]]:
     column = ACTIVITY_LINKS.get(entity)
-    if column is None:
-        return []
-    p = Params(ctx.kith.db.dialect)
-    codec = ctx.kith.db.statements.codec(Activity)
-    visible = await sql_condition(ctx, "activity", p)
-    sql = (
-        f'SELECT * FROM "activities" WHERE "{column}" = {p(record_id)} '
-        'AND "archived_at" IS NULL'
-        + (f" AND {visible}" if visible else "")
-        + _after("activity", before, p, '"occurred_at"', lambda v: codec.encode("occurred_at", v))
-        + f' ORDER BY "occurred_at" DESC, "id" DESC LIMIT {p(limit)}'
-    )
-    out = []
-    for r in map(codec.decode, await ctx.fetch(sql, p.values)):
-        text = r["subject"] or (r["body"] or "")[:120]
-        out.append(
-            {
-                "at": r["occurred_at"],
-                "kind": "activity",
-                "id": r["id"],
-                "actor": None,
-                "user_id": r["user_id"],
-                "summary": f"{r['kind']}: {text}" if text else r["kind"],
-                "data": {
-                    k: jsonable(r[k])
-                    for k in ("kind", "subject", "body", "direction", "duration_seconds", "outcome")
-                },
-            }
+    if column is not None:
+        visible = await sql_condition(ctx, "activity", p)
+        activity_cols = {
+            "kind": "'activity'",
+            "id": '"id"',
+            "at": '"occurred_at"',
+            "user_id": '"user_id"',
+            **{c: f'"{c}"' for c in ("subject", "body", "direction", "duration_seconds")},
+            "outcome": '"outcome"',
+            "action": '"kind"',
+        }
+        branches.append(
+            f'SELECT {_select(dialect, activity_cols)} FROM "activities" '
+            f'WHERE "{column}" = {record} AND "archived_at" IS NULL'
+            + (f" AND {visible}" if visible else "")
+            + _after(
+                "activity", before, p, '"occurred_at"', lambda v: acts.encode("occurred_at", v)
+            )
+            + f' ORDER BY "occurred_at" DESC, "id" DESC LIMIT {top}'
         )
-    return out
-
-
-async def _tasks(
-    ctx: Context, entity: str, record_id: int, before: TimelinePosition | None, limit: int
-) -> list[dict[str, Any]]:
-    p = Params(ctx.kith.db.dialect)
-    codec = ctx.kith.db.statements.codec(Task)
     visible = await sql_condition(ctx, "task", p)
-    sql = (
-        f'SELECT * FROM "tasks" WHERE "record_type" = {p(entity)} '
-        f'AND "record_id" = {p(record_id)} AND "archived_at" IS NULL'
+    task_cols = {
+        "kind": "'task'",
+        "id": '"id"',
+        "at": '"created_at"',
+        "user_id": '"assignee_id"',
+        "title": '"title"',
+        "status": '"status"',
+        "due_at": '"due_at"',
+    }
+    branches.append(
+        f'SELECT {_select(dialect, task_cols)} FROM "tasks" '
+        f'WHERE "record_type" = {p(entity)} AND "record_id" = {record} AND "archived_at" IS NULL'
         + (f" AND {visible}" if visible else "")
-        + _after("task", before, p, '"created_at"', lambda v: codec.encode("created_at", v))
-        + f' ORDER BY "created_at" DESC, "id" DESC LIMIT {p(limit)}'
+        + _after("task", before, p, '"created_at"', lambda v: tasks.encode("created_at", v))
+        + f' ORDER BY "created_at" DESC, "id" DESC LIMIT {top}'
     )
-    out = []
-    for r in map(codec.decode, await ctx.fetch(sql, p.values)):
-        out.append(
-            {
-                "at": r["created_at"],
-                "kind": "task",
-                "id": r["id"],
-                "actor": None,
-                "user_id": r["assignee_id"],
-                "summary": f"task: {r['title']} ({r['status']})",
-                "data": {k: jsonable(r[k]) for k in ("title", "status", "due_at", "assignee_id")},
-            }
-        )
-    return out
+    sql = (
+        " UNION ALL ".join(f"SELECT * FROM ({b}) AS s{i}" for i, b in enumerate(branches))
+        + f' ORDER BY "at" DESC, "kind" DESC, "id" DESC LIMIT {top}'
+    )
+    return [_item(r, hist, tasks) for r in await ctx.fetch(sql, p.values)]
 
 
-CORE_SOURCES = (_history, _activities, _tasks)
+def _item(r: dict[str, Any], hist: Any, tasks: Any) -> dict[str, Any]:
+    decoded = hist.decode({"at": r["at"], "changes": r["changes"]})
+    at = decoded["at"]
+    if r["kind"] == "history":
+        changes = decoded["changes"] or {}
+        return {
+            "at": at,
+            "kind": "history",
+            "id": r["id"],
+            "actor": r["actor"],
+            "user_id": r["user_id"],
+            "summary": _describe(r["action"], changes),
+            "data": {"action": r["action"], "command": r["command"], "changes": changes},
+        }
+    if r["kind"] == "activity":
+        text = r["subject"] or (r["body"] or "")[:120]
+        return {
+            "at": at,
+            "kind": "activity",
+            "id": r["id"],
+            "actor": None,
+            "user_id": r["user_id"],
+            "summary": f"{r['action']}: {text}" if text else r["action"],
+            "data": {
+                "kind": r["action"],
+                "subject": r["subject"],
+                "body": r["body"],
+                "direction": r["direction"],
+                "duration_seconds": r["duration_seconds"],
+                "outcome": r["outcome"],
+            },
+        }
+    due = tasks.decode({"due_at": r["due_at"]})["due_at"]
+    return {
+        "at": at,
+        "kind": "task",
+        "id": r["id"],
+        "actor": None,
+        "user_id": r["user_id"],
+        "summary": f"task: {r['title']} ({r['status']})",
+        "data": {
+            "title": r["title"],
+            "status": r["status"],
+            "due_at": jsonable(due),
+            "assignee_id": r["user_id"],
+        },
+    }
 
 
 def _sort_key(item: dict[str, Any]) -> tuple[Any, ...]:
@@ -187,10 +243,17 @@ def _sort_key(item: dict[str, Any]) -> tuple[Any, ...]:
 
 
 async def timeline_page(
-    ctx: Context, entity: Entity, record: dict[str, Any], cursor: str | None, limit: int
+    ctx: Context,
+    entity: Entity,
+    record_id: int,
+    cursor: str | None,
+    limit: int,
+    found: Callable[[], Awaitable[Any]] | None = None,
 ) -> dict[str, Any]:
-    """One page of ``record``'s timeline (the body of ``<entity>.timeline``)."""
-    query_id = fingerprint("timeline", entity.name, record["id"])
+    """One page of a record's timeline (the body of ``<entity>.timeline``). ``found``, when
+    given, proves the record exists and is visible; it runs alongside the core's query, whose
+    rows are used only if it succeeds (and plugins are asked only then)."""
+    query_id = fingerprint("timeline", entity.name, record_id)
     before = None
     if cursor:
         at, kind, item_id = decode_cursor(ctx, cursor, query_id)
@@ -200,12 +263,17 @@ async def timeline_page(
             from .errors import invalid
 
             raise invalid("cursor", "is malformed") from None
-    items: list[dict[str, Any]] = []
-    for source in CORE_SOURCES:
-        for item in await source(ctx, entity.name, record["id"], before, limit + 1):
-            items.append({**item, "source": "core"})
+    core = _core_items(ctx, entity.name, record_id, before, limit + 1)
+    if found is None:
+        rows: Any = await core
+    else:
+        rows, check = await asyncio.gather(core, found(), return_exceptions=True)
+        for outcome in (check, rows):
+            if isinstance(outcome, BaseException):
+                raise outcome
+    items: list[dict[str, Any]] = [{**item, "source": "core"} for item in rows]
     for plugin, item in await ctx.kith.hooks.timeline_items(
-        ctx, entity.name, record["id"], before, limit + 1
+        ctx, entity.name, record_id, before, limit + 1
     ):
         if before is not None:
             key = _sort_key(item)
@@ -215,7 +283,12 @@ async def timeline_page(
                     continue
             except TypeError:
                 continue
-        items.append({**item, "source": plugin})
+        try:  # plugins' items are checked here; the core's are built right
+            checked = TimelineItem.model_validate({**item, "source": plugin})
+        except ValidationError:
+            log.warning("plugin %s returned a bad timeline item: %r", plugin, item)
+            continue
+        items.append(checked.__dict__)
     try:
         items.sort(key=_sort_key, reverse=True)
     except TypeError:  # a plugin mixing id types within one kind
@@ -227,7 +300,10 @@ async def timeline_page(
         next_cursor = encode_cursor(
             ctx, [last["at"].isoformat(), last["kind"], last["id"]], query_id
         )
-    return {"items": page, "next_cursor": next_cursor}
+    return {
+        "items": [TimelineItem.model_construct(**i) for i in page],
+        "next_cursor": next_cursor,
+    }
 
 
 def timeline_command(entity: Entity) -> CommandSpec:
@@ -246,9 +322,18 @@ def timeline_command(entity: Entity) -> CommandSpec:
         next_cursor=(str | None, None),
     )
 
-    async def timeline(ctx: Context, data: Any) -> dict[str, Any]:
-        record = await entity.resolve(ctx, getattr(data, entity.name))
-        return await timeline_page(ctx, entity, record, data.cursor, data.limit)
+    async def timeline(ctx: Context, data: Any) -> BaseModel:
+        ref = getattr(data, entity.name)
+        record_id = as_id(ref)
+        if record_id is None:  # a name: find the record first
+            record = await entity.resolve(ctx, ref)
+            page = await timeline_page(ctx, entity, record["id"], data.cursor, data.limit)
+            return out.model_construct(**page)
+        # An id: check the record (exists, visible) while its items are read.
+        page = await timeline_page(
+            ctx, entity, record_id, data.cursor, data.limit, lambda: entity.resolve(ctx, record_id)
+        )
+        return out.model_construct(**page)
 
     timeline.__doc__ = (
         f"The story of a {entity.title}, newest first: its history (who changed what), "

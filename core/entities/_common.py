@@ -117,7 +117,7 @@ class Entity:
         else:
             out = [await self.present(ctx, r) for r in rows]
         out = [dict(r) for r in out]
-        if tags:
+        if tags:  # lists fetch tags with the page (see kith.queries)
             await attach_tags(ctx, self.name, out)
         await annotate(ctx, self.name, out)
         return out
