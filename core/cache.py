@@ -42,14 +42,16 @@ class KithCache(Generic[T]):
     async def get(self, ctx: Context) -> T:
         """The value, as ``ctx``'s command should see it."""
         kith = ctx.kith
-        if ctx.tx is not None and self._dirty(ctx):
+        if self._dirty(ctx):
             return await self._loader(kith, ctx.fetch)
         entry = self._entries.get(kith)
         now = time.monotonic()
         if entry is not None and now - entry[0] < self._ttl:
             return entry[1]
         generation = self._generation.get(kith, 0)
-        value = await self._loader(kith, kith.db.fetch)
+        # Through the command's own connection: a second one from the pool while holding the
+        # first could deadlock a busy PostgreSQL pool. Not dirty, so it sees committed data.
+        value = await self._loader(kith, ctx.fetch)
         if self._generation.get(kith, 0) == generation:
             self._entries[kith] = (now, value)
         return value

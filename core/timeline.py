@@ -263,11 +263,17 @@ async def timeline_page(
             from .errors import invalid
 
             raise invalid("cursor", "is malformed") from None
-    core = _core_items(ctx, entity.name, record_id, before, limit + 1)
+
+    def core() -> Awaitable[list[dict[str, Any]]]:
+        return _core_items(ctx, entity.name, record_id, before, limit + 1)
+
     if found is None:
-        rows: Any = await core
+        rows: Any = await core()
+    elif ctx.tx is not None:  # nested in a write command: one connection, one query at a time
+        await found()
+        rows = await core()
     else:
-        rows, check = await asyncio.gather(core, found(), return_exceptions=True)
+        rows, check = await asyncio.gather(core(), found(), return_exceptions=True)
         for outcome in (check, rows):
             if isinstance(outcome, BaseException):
                 raise outcome

@@ -45,6 +45,30 @@ class Failing:
         raise RuntimeError("mail server down")
 
 
+class Digest:
+    """A plugin whose write command reads a timeline inside its own transaction."""
+
+    @kith.hookimpl
+    def kith_commands(self):
+        from pydantic import BaseModel, ConfigDict
+
+        class Note(BaseModel):
+            model_config = ConfigDict(extra="forbid")
+            deal: int
+
+        @kith.command("digest.note", input=Note, permission="activities.write")
+        async def digest(ctx, data):
+            """Log a note counting the deal's timeline items."""
+            page = await ctx.run("deal.timeline", {"deal": data.deal})
+            await ctx.run(
+                "activity.log",
+                {"kind": "note", "deal": data.deal, "body": f"{len(page.items)} items"},
+            )
+            return {"items": len(page.items)}
+
+        return [digest]
+
+
 emails = Emails()
 
 
@@ -52,7 +76,16 @@ emails = Emails()
 def kith_plugins():
     emails.emails.clear()
     emails.calls.clear()
-    return [("emails", emails), ("failing", Failing())]
+    return [("emails", emails), ("failing", Failing()), ("digest", Digest())]
+
+
+async def test_a_command_can_read_a_timeline_inside_its_transaction(run_command):
+    await run_command("pipeline.create", {"name": "Sales", "stages": [{"name": "New"}]})
+    deal = await run_command("deal.create", {"title": "Initech — Pro"})
+    assert await run_command("digest.note", {"deal": deal.id}) == {"items": 1}
+    with pytest.raises(KithError) as info:
+        await run_command("digest.note", {"deal": 999})
+    assert info.value.code == "not_found"
 
 
 async def test_a_deal_timeline_tells_its_story_newest_first(run_command, clock):
