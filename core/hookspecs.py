@@ -198,8 +198,9 @@ def kith_search_sources() -> list[SearchSource]:
         ``table``, the text ``columns`` to match (every word typed must appear in one of them,
         case-insensitive), the ``label`` column shown (and an optional ``detail``) and the
         permission ``area`` whose ``read`` level an actor needs (default ``<entity>s``);
-        archived rows are skipped, and if ``visibility.<entity>`` is a known setting it
-        applies. Or set ``search`` to ``async def search(ctx, query, limit)`` returning
+        archived rows are skipped, and when ``visibility.<entity>`` is a known setting and
+        the table has that entity's owner column, visibility applies. Or set ``search`` to
+        ``async def search(ctx, query, limit)`` returning
         ``[{"id", "label", "detail", "score"}]`` (``query.terms`` are the lower-cased words,
         ``query.fts5`` / ``query.tsquery`` ready-made full-text expressions) and apply
         visibility yourself from ``ctx.actor``. A failing source is logged and skipped.

@@ -30,7 +30,7 @@ from .db.statements import quote
 from .entities._common import Input
 from .errors import invalid
 from .permissions import role_allows
-from .visibility import sql_condition
+from .visibility import OWNERSHIP, sql_condition
 
 if TYPE_CHECKING:
     from .context import Context
@@ -78,9 +78,10 @@ class SearchSource:
     Declarative: ``table`` (a piccolo Table), ``columns`` matched (every word must appear in
     one of them, case-insensitive), ``label`` (and optional ``detail``) column shown, and
     ``area`` whose ``read`` permission an actor needs (default: ``<entity>s``). Rows with an
-    ``archived_at`` column set are skipped. Or give ``search``: an async function
-    ``(ctx, query, limit) -> [{"id", "label", "detail", "score"}]`` that does it your way
-    (apply visibility yourself through ``ctx.actor``).
+    ``archived_at`` column set are skipped. When ``entity`` has a visibility setting and the
+    table has its owner column (``owner_id``...), visibility applies. Or give ``search``, an
+    async function ``(ctx, query, limit) -> [{"id", "label", "detail", "score"}]`` that does
+    it your way (apply visibility yourself through ``ctx.actor``).
     """
 
     entity: str
@@ -210,9 +211,11 @@ async def _search_source(
         )
     if "archived_at" in codec.column_set:
         conds.append('"archived_at" IS NULL')
-    visible = await sql_condition(ctx, source.entity, p)
-    if visible:
-        conds.append(visible)
+    own = OWNERSHIP.get(source.entity)
+    if own is not None and set(own.owner_columns) <= codec.column_set:
+        visible = await sql_condition(ctx, source.entity, p)
+        if visible:
+            conds.append(visible)
     detail = quote(source.detail) if source.detail else "NULL"
     sql = (
         f'SELECT "id" AS id, {quote(source.label)} AS label, {detail} AS detail '
