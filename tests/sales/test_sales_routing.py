@@ -157,6 +157,10 @@ async def test_territory_rules_on_any_field(team, run_command, make_actor):
     ben = await make_actor("manager", email="ben@staff.example.com", name="Ben")
     dach = await make_actor("agent", email="dieter@staff.example.com", name="Dieter")
     await run_command("team.create", {"name": "DACH", "members": [dach.user_id]})
+    await run_command(
+        "custom_field.define",
+        {"entity": "lead", "key": "channel", "label": "Channel", "type": "text"},
+    )
 
     german = await run_command(
         "lead.capture",
