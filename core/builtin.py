@@ -8,6 +8,7 @@ from __future__ import annotations
 from .commands import CommandSpec
 from .entities import people, sales, users, work
 from .hookspecs import hookimpl
+from .jobs import JobSpec
 
 
 @hookimpl(trylast=True)
@@ -20,4 +21,20 @@ def kith_tables() -> list[str]:
 def kith_commands() -> list[CommandSpec]:
     """Generic create/update/archive/restore/get for every entity, plus activity.log and
     task.complete."""
-    return [*users.COMMANDS, *people.COMMANDS, *sales.COMMANDS, *work.COMMANDS]
+    from . import job_commands
+
+    return [
+        *users.COMMANDS,
+        *people.COMMANDS,
+        *sales.COMMANDS,
+        *work.COMMANDS,
+        *job_commands.COMMANDS,
+    ]
+
+
+@hookimpl(trylast=True)
+def kith_jobs() -> list[JobSpec]:
+    """The core's own jobs: redelivering an event to a plugin that failed on it."""
+    from .delivery import redeliver
+
+    return [redeliver]
