@@ -210,12 +210,15 @@ class BrokerWorker:
         )
         self.dramatiq_worker.start()
 
-    def stop(self) -> None:
-        """Finish the jobs in hand, give prefetched messages back, stop the Kith."""
+    def stop(self, before_close: Callable[[BrokerWorker], Any] | None = None) -> None:
+        """Finish the jobs in hand, give prefetched messages back, stop the Kith; then
+        ``before_close(self)`` (tests delete their queue there) and disconnect."""
         global _worker
         try:
             if self.dramatiq_worker is not None:
                 self.dramatiq_worker.stop()
+            if before_close is not None:
+                before_close(self)
             if self.transport is not None:
                 self.transport.close()
         finally:
