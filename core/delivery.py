@@ -120,8 +120,8 @@ async def relay(kith: Kith, *, limit: int = RELAY_BATCH) -> int:
     async with db.transaction() as tx:
         rows = await tx.fetch(
             f'UPDATE "outbox_events" SET "claimed_by" = {head[0]}, "claimed_at" = {head[1]} '  # noqa: S608
-            f'WHERE "id" IN ({in_list}) AND "dispatched_at" IS NULL '
-            f'AND ("claimed_at" IS NULL OR "claimed_at" < {head[2]}) RETURNING *',
+            f'WHERE "dispatched_at" IS NULL AND ("claimed_at" IS NULL OR "claimed_at" < {head[2]}) '
+            f'AND "id" IN ({in_list}) RETURNING *',
             [kith.instance_id, codec.encode("claimed_at", now), cutoff, *ids],
         )
     if not rows:

@@ -323,8 +323,9 @@ class Scheduler:
         async with db.transaction() as tx:
             marked = await tx.fetch(
                 f'UPDATE "jobs" SET "lease_until" = {head[0]} '  # noqa: S608
-                f'WHERE "id" IN ({in_list}) AND "status" = \'scheduled\' '
-                f'AND ("lease_until" IS NULL OR "lease_until" <= {head[1]}) RETURNING "id"',
+                f"WHERE \"status\" = 'scheduled' "
+                f'AND ("lease_until" IS NULL OR "lease_until" <= {head[1]}) '
+                f'AND "id" IN ({in_list}) RETURNING "id"',
                 [until, now_v, *ids],
             )
         to_send = sorted(r["id"] for r in marked)
