@@ -341,13 +341,16 @@ class JobRunner:
             return 0
         if housekeeping:
             await scheduler.housekeeping()
-        ran = 0
-        for job_id in await self.due_ids():
-            claimed = await self.claim(job_id)
-            if claimed is not None:
-                await self.execute(claimed)
-                ran += 1
-        return ran
+        claimed = await self.claim_due(self.batch)
+        for row in claimed:  # the heartbeat covers the ones still waiting their turn
+            self._running[row["id"]] = _Running(row["attempts"], DEFAULT_LEASE, row["lease_until"])
+        try:
+            for row in claimed:
+                await self.execute(row)
+        finally:
+            for row in claimed:
+                self._running.pop(row["id"], None)
+        return len(claimed)
 
     async def run_one(self, job_id: int) -> str | None:
         """Claim job ``job_id`` and run it; None when it is not due, already taken, done or
@@ -404,39 +407,78 @@ class JobRunner:
             log.warning("%d job(s) whose runner stopped will run again", len(rows))
         return len(rows)
 
+    _CLAIM = (
+        'UPDATE "jobs" SET "status" = \'running\', "attempts" = "attempts" + 1, '
+        '"lease_until" = {}, "worker" = {}, "updated_at" = {} '
+        'WHERE "status" = \'scheduled\' AND "run_at" <= {} AND '
+    )
+
+    _DUE = (
+        '"id" IN (SELECT "id" FROM "jobs" WHERE "status" = \'scheduled\' '
+        'AND "run_at" <= {} ORDER BY "run_at", "id" LIMIT {}) RETURNING *'
+    )
+
+    def _claim_head(self, now: datetime) -> tuple[list[str], list[Any]]:
+        db = self.kith.db
+        codec = db.statements.codec(Job)
+        marks = db.statements.placeholders(4)
+        params = [
+            codec.encode("lease_until", now + DEFAULT_LEASE),
+            self.worker_id,
+            codec.encode("updated_at", now),
+            codec.encode("run_at", now),
+        ]
+        return marks, params
+
     async def claim(self, job_id: int) -> dict[str, Any] | None:
         """Conditional UPDATE scheduled → running with a lease; None if someone else won,
-        the job was cancelled, or it is not due (yet) by this runner's clock."""
+        the job was cancelled, or it is not due (yet) by this runner's clock. One
+        statement, committed at once (one round trip on PostgreSQL)."""
+        db = self.kith.db
+        now = self.kith.clock.now()
+        marks, params = self._claim_head(now)
+        last = db.statements.placeholders(1, start=5)[0]
+        rows = await db.fetch_write(
+            self._CLAIM.format(*marks) + f'"id" = {last} RETURNING *', [*params, job_id]
+        )
+        claimed = await self._claimed(rows, now)
+        return claimed[0] if claimed else None
+
+    async def claim_due(self, limit: int) -> list[dict[str, Any]]:
+        """Claim up to ``limit`` due jobs in one statement (the embedded runner), oldest
+        first. Concurrent runners on PostgreSQL each get different jobs."""
         db = self.kith.db
         codec = db.statements.codec(Job)
         now = self.kith.clock.now()
-        marks = db.statements.placeholders(5)
-        async with db.transaction() as tx:
-            claimed = await tx.fetchone(
-                f'UPDATE "jobs" SET "status" = \'running\', "attempts" = "attempts" + 1, '  # noqa: S608
-                f'"lease_until" = {marks[0]}, "worker" = {marks[1]}, "updated_at" = {marks[2]} '
-                f'WHERE "id" = {marks[3]} AND "status" = \'scheduled\' AND "run_at" <= {marks[4]} '
-                f"RETURNING *",
-                [
-                    codec.encode("lease_until", now + DEFAULT_LEASE),
-                    self.worker_id,
-                    codec.encode("updated_at", now),
-                    job_id,
-                    codec.encode("run_at", now),
-                ],
-            )
-            if claimed is None:
-                return None
-            claimed = codec.decode(claimed)
-            spec = self.kith.job_registry.get(claimed["name"])
-            if spec is not None and spec.lease != DEFAULT_LEASE:
-                claimed["lease_until"] = now + spec.lease
-                m = db.statements.placeholders(2)
-                await tx.execute(
-                    f'UPDATE "jobs" SET "lease_until" = {m[0]} WHERE "id" = {m[1]}',  # noqa: S608
-                    [codec.encode("lease_until", claimed["lease_until"]), job_id],
-                )
+        marks, params = self._claim_head(now)
+        tail = db.statements.placeholders(2, start=5)
+        sql = self._CLAIM.format(*marks) + self._DUE.format(*tail)
+        rows = await db.fetch_write(sql, [*params, codec.encode("run_at", now), limit])
+        claimed = await self._claimed(rows, now)
+        claimed.sort(key=lambda r: (r["run_at"], r["id"]))
         return claimed
+
+    async def _claimed(self, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """Decode claimed rows and give jobs with their own lease length that lease."""
+        db = self.kith.db
+        codec = db.statements.codec(Job)
+        out = [codec.decode(r) for r in rows]
+        for row in out:
+            spec = self.kith.job_registry.get(row["name"])
+            if spec is not None and spec.lease != DEFAULT_LEASE:
+                row["lease_until"] = now + spec.lease
+                m = db.statements.placeholders(4)
+                await db.fetch_write(
+                    f'UPDATE "jobs" SET "lease_until" = {m[0]} WHERE "id" = {m[1]} '  # noqa: S608
+                    f'AND "worker" = {m[2]} AND "attempts" = {m[3]}',
+                    [
+                        codec.encode("lease_until", row["lease_until"]),
+                        row["id"],
+                        self.worker_id,
+                        row["attempts"],
+                    ],
+                )
+        return out
 
     async def execute(self, row: dict[str, Any]) -> str:
         """Run a claimed job; returns its new status (done, scheduled, dead, lost)."""

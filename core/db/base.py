@@ -77,6 +77,12 @@ class Database(ABC):
         rows = await self.fetch(sql, params)
         return rows[0] if rows else None
 
+    async def fetch_write(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """One writing statement in a transaction of its own (e.g. ``UPDATE … RETURNING``),
+        in as few round trips as the engine allows."""
+        async with self.transaction() as tx:
+            return await tx.fetch(sql, params)
+
     @abstractmethod
     async def execute_script(self, sql: str) -> None:
         """Run DDL or maintenance statements (migrations, test resets)."""

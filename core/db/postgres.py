@@ -73,6 +73,13 @@ class PostgresDatabase(Database):
         async with self.pool.acquire() as conn:
             return [dict(r) for r in await conn.fetch(sql, *params)]
 
+    async def fetch_write(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """One statement in autocommit mode: a single round trip."""
+        if self.pool is None:
+            raise RuntimeError("database is not open")
+        async with self.pool.acquire() as conn:
+            return [dict(r) for r in await conn.fetch(sql, *params)]
+
     async def execute_script(self, sql: str) -> None:
         if self.pool is None:
             raise RuntimeError("database is not open")
