@@ -82,8 +82,7 @@ async def schedule_redelivery(kith: Kith, event: Event, plugin: str, error: str)
     }
     cols = list(values)
     sql = db.statements.insert(Job, cols, returning=False) + " ON CONFLICT DO NOTHING"
-    async with db.transaction() as tx:
-        await tx.execute(sql, [codec.encode(c, values[c]) for c in cols])
+    await db.fetch_write(sql, [codec.encode(c, values[c]) for c in cols])
 
 
 @job(REDELIVER, max_attempts=8, backoff_base_s=30.0)
@@ -117,13 +116,13 @@ async def relay(kith: Kith, *, limit: int = RELAY_BATCH) -> int:
         return 0
     head = db.statements.placeholders(3)
     in_list = ", ".join(db.statements.placeholders(len(ids), start=4))
-    async with db.transaction() as tx:
-        rows = await tx.fetch(
-            f'UPDATE "outbox_events" SET "claimed_by" = {head[0]}, "claimed_at" = {head[1]} '  # noqa: S608
-            f'WHERE "dispatched_at" IS NULL AND ("claimed_at" IS NULL OR "claimed_at" < {head[2]}) '
-            f'AND "id" IN ({in_list}) RETURNING *',
-            [kith.instance_id, codec.encode("claimed_at", now), cutoff, *ids],
-        )
+    rows = await db.fetch_write(
+        f'UPDATE "outbox_events" SET "claimed_by" = {head[0]}, "claimed_at" = {head[1]} '  # noqa: S608
+        f'WHERE "dispatched_at" IS NULL AND ("claimed_at" IS NULL OR "claimed_at" < {head[2]}) '
+        f'AND "id" IN ({in_list}) RETURNING *',
+        [kith.instance_id, codec.encode("claimed_at", now), cutoff, *ids],
+        durable=False,
+    )
     if not rows:
         return 0
     rows = sorted((codec.decode(r) for r in rows), key=lambda r: r["id"])

@@ -163,5 +163,4 @@ class Dispatcher:
             f'WHERE "event_id" IN ({marks})'
         )
         now = db.statements.codec(OutboxEvent).encode("dispatched_at", self.kith.clock.now())
-        async with db.transaction() as tx:
-            await tx.execute(sql, [now, *batch])
+        await db.fetch_write(sql, [now, *batch], durable=False)

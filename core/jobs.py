@@ -396,13 +396,13 @@ class JobRunner:
         if expired is None:
             return 0
         marks = db.statements.placeholders(2)
-        async with db.transaction() as tx:
-            rows = await tx.fetch(
-                f'UPDATE "jobs" SET "status" = \'scheduled\', "worker" = NULL, '  # noqa: S608
-                f'"lease_until" = NULL, "updated_at" = {marks[0]} '
-                f'WHERE "status" = \'running\' AND "lease_until" < {marks[1]} RETURNING "id"',
-                [now, now],
-            )
+        rows = await db.fetch_write(
+            f'UPDATE "jobs" SET "status" = \'scheduled\', "worker" = NULL, '  # noqa: S608
+            f'"lease_until" = NULL, "updated_at" = {marks[0]} '
+            f'WHERE "status" = \'running\' AND "lease_until" < {marks[1]} RETURNING "id"',
+            [now, now],
+            durable=False,
+        )
         if rows:
             log.warning("%d job(s) whose runner stopped will run again", len(rows))
         return len(rows)
@@ -439,7 +439,9 @@ class JobRunner:
         marks, params = self._claim_head(now)
         last = db.statements.placeholders(1, start=5)[0]
         rows = await db.fetch_write(
-            self._CLAIM.format(*marks) + f'"id" = {last} RETURNING *', [*params, job_id]
+            self._CLAIM.format(*marks) + f'"id" = {last} RETURNING *',
+            [*params, job_id],
+            durable=False,
         )
         claimed = await self._claimed(rows, now)
         return claimed[0] if claimed else None
@@ -453,7 +455,9 @@ class JobRunner:
         marks, params = self._claim_head(now)
         tail = db.statements.placeholders(2, start=5)
         sql = self._CLAIM.format(*marks) + self._DUE.format(*tail)
-        rows = await db.fetch_write(sql, [*params, codec.encode("run_at", now), limit])
+        rows = await db.fetch_write(
+            sql, [*params, codec.encode("run_at", now), limit], durable=False
+        )
         claimed = await self._claimed(rows, now)
         claimed.sort(key=lambda r: (r["run_at"], r["id"]))
         return claimed
@@ -477,6 +481,7 @@ class JobRunner:
                         self.worker_id,
                         row["attempts"],
                     ],
+                    durable=False,
                 )
         return out
 
@@ -546,24 +551,23 @@ class JobRunner:
         status = "dead" if dead else "scheduled"
         run_at = row["run_at"] if dead else now + spec.backoff(row["attempts"])  # type: ignore[union-attr]
         marks = db.statements.placeholders(8)
-        async with db.transaction() as tx:
-            await tx.execute(
-                f'UPDATE "jobs" SET "status" = {marks[0]}, "run_at" = {marks[1]}, '  # noqa: S608
-                f'"last_error" = {marks[2]}, "worker" = NULL, "lease_until" = NULL, '
-                f'"updated_at" = {marks[3]}, "finished_at" = {marks[4]} '
-                f'WHERE "id" = {marks[5]} AND "status" = \'running\' AND "worker" = {marks[6]} '
-                f'AND "attempts" = {marks[7]}',
-                [
-                    status,
-                    codec.encode("run_at", run_at),
-                    error[:4000],
-                    codec.encode("updated_at", now),
-                    codec.encode("finished_at", now if dead else None),
-                    row["id"],
-                    self.worker_id,
-                    row["attempts"],
-                ],
-            )
+        await db.fetch_write(
+            f'UPDATE "jobs" SET "status" = {marks[0]}, "run_at" = {marks[1]}, '  # noqa: S608
+            f'"last_error" = {marks[2]}, "worker" = NULL, "lease_until" = NULL, '
+            f'"updated_at" = {marks[3]}, "finished_at" = {marks[4]} '
+            f'WHERE "id" = {marks[5]} AND "status" = \'running\' AND "worker" = {marks[6]} '
+            f'AND "attempts" = {marks[7]}',
+            [
+                status,
+                codec.encode("run_at", run_at),
+                error[:4000],
+                codec.encode("updated_at", now),
+                codec.encode("finished_at", now if dead else None),
+                row["id"],
+                self.worker_id,
+                row["attempts"],
+            ],
+        )
         if dead:
             log.error(
                 "job %s #%s is dead after %s attempts", row["name"], row["id"], row["attempts"]
@@ -596,16 +600,16 @@ class JobRunner:
         codec = db.statements.codec(Job)
         marks = db.statements.placeholders(4)
         renewed = 0
-        async with db.transaction() as tx:
-            for job_id, r in todo:
-                until = now + r.lease
-                row = await tx.fetchone(
-                    f'UPDATE "jobs" SET "lease_until" = {marks[0]} WHERE "id" = {marks[1]} '  # noqa: S608
-                    f'AND "status" = \'running\' AND "worker" = {marks[2]} '
-                    f'AND "attempts" = {marks[3]} RETURNING "id"',
-                    [codec.encode("lease_until", until), job_id, self.worker_id, r.attempts],
-                )
-                if row is not None:
-                    r.lease_until = until
-                    renewed += 1
+        for job_id, r in todo:
+            until = now + r.lease
+            rows = await db.fetch_write(
+                f'UPDATE "jobs" SET "lease_until" = {marks[0]} WHERE "id" = {marks[1]} '  # noqa: S608
+                f'AND "status" = \'running\' AND "worker" = {marks[2]} '
+                f'AND "attempts" = {marks[3]} RETURNING "id"',
+                [codec.encode("lease_until", until), job_id, self.worker_id, r.attempts],
+                durable=False,
+            )
+            if rows:
+                r.lease_until = until
+                renewed += 1
         return renewed

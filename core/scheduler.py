@@ -101,13 +101,13 @@ class Scheduler:
         db = self.kith.db
         codec = db.statements.codec(Job)
         marks = db.statements.placeholders(2)
-        async with db.transaction() as tx:
-            rows = await tx.fetch(
-                f'UPDATE "jobs" SET "status" = \'scheduled\', "worker" = NULL, '  # noqa: S608
-                f'"lease_until" = NULL, "updated_at" = {marks[0]} '
-                f'WHERE "status" = \'running\' AND "worker" <> {marks[1]} RETURNING "id"',
-                [codec.encode("updated_at", self.kith.clock.now()), self.kith.jobs.worker_id],
-            )
+        rows = await db.fetch_write(
+            f'UPDATE "jobs" SET "status" = \'scheduled\', "worker" = NULL, '  # noqa: S608
+            f'"lease_until" = NULL, "updated_at" = {marks[0]} '
+            f'WHERE "status" = \'running\' AND "worker" <> {marks[1]} RETURNING "id"',
+            [codec.encode("updated_at", self.kith.clock.now()), self.kith.jobs.worker_id],
+            durable=False,
+        )
         return len(rows)
 
     async def _lead_postgres(self) -> bool:
@@ -320,14 +320,14 @@ class Scheduler:
         until = codec.encode("lease_until", now + timedelta(seconds=self.settings.job_resend_s))
         head = db.statements.placeholders(2)
         in_list = ", ".join(db.statements.placeholders(len(ids), start=3))
-        async with db.transaction() as tx:
-            marked = await tx.fetch(
-                f'UPDATE "jobs" SET "lease_until" = {head[0]} '  # noqa: S608
-                f"WHERE \"status\" = 'scheduled' "
-                f'AND ("lease_until" IS NULL OR "lease_until" <= {head[1]}) '
-                f'AND "id" IN ({in_list}) RETURNING "id"',
-                [until, now_v, *ids],
-            )
+        marked = await db.fetch_write(
+            f'UPDATE "jobs" SET "lease_until" = {head[0]} '  # noqa: S608
+            f"WHERE \"status\" = 'scheduled' "
+            f'AND ("lease_until" IS NULL OR "lease_until" <= {head[1]}) '
+            f'AND "id" IN ({in_list}) RETURNING "id"',
+            [until, now_v, *ids],
+            durable=False,
+        )
         to_send = sorted(r["id"] for r in marked)
         sent = 0
         try:
@@ -344,11 +344,11 @@ class Scheduler:
         db = self.kith.db
         in_list = ", ".join(db.statements.placeholders(len(ids)))
         try:
-            async with db.transaction() as tx:
-                await tx.execute(
-                    f'UPDATE "jobs" SET "lease_until" = NULL WHERE "id" IN ({in_list}) '  # noqa: S608
-                    f"AND \"status\" = 'scheduled'",
-                    ids,
-                )
+            await db.fetch_write(
+                f'UPDATE "jobs" SET "lease_until" = NULL WHERE "id" IN ({in_list}) '  # noqa: S608
+                f"AND \"status\" = 'scheduled'",
+                ids,
+                durable=False,
+            )
         except Exception:
             log.exception("could not unmark unsent jobs: they are sent again after the delay")

@@ -187,7 +187,10 @@ class SQLiteDatabase(Database):
         reader = self._readers[next(self._next_reader)]
         return await reader.call(reader.fetch, sql, params)
 
-    async def fetch_write(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+    async def fetch_write(
+        self, sql: str, params: Params = (), *, durable: bool = True
+    ) -> list[dict[str, Any]]:
+        # WAL with synchronous=NORMAL: no commit waits for a disk flush anyway.
         if self._writer is None:
             raise RuntimeError("database is not open")
         async with self._lock:
