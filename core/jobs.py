@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .context import Context, current_context
+from .db.base import Database, Params, Transaction
 from .errors import KithError
 from .permissions import Actor
 from .tables import Job
@@ -248,6 +249,44 @@ class _Running:
 
 class _Lost(Exception):
     """The job was cancelled or taken over while its handler ran."""
+
+
+class _LazyTransaction(Transaction):
+    """A job's transaction, begun at its first statement: a handler that only calls out
+    (mail, webhooks) holds no connection, and on SQLite not the writer, while it waits."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self._db = db
+        self._cm: Any = None
+        self._tx: Transaction | None = None
+
+    @property
+    def needed(self) -> bool:
+        return self._tx is not None or bool(self._deferred)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        if self._tx is None:
+            self._cm = self._db.transaction()
+            self._tx = await self._cm.__aenter__()
+        return await self._tx.fetch(sql, params)
+
+    async def commit(self) -> None:
+        if self._tx is None:
+            return
+        self._tx._deferred.extend(self._deferred)
+        self._tx._after_commit.extend(self._after_commit)
+        cm, self._cm, self._tx = self._cm, None, None
+        await cm.__aexit__(None, None, None)
+
+    async def rollback(self, exc: BaseException) -> None:
+        if self._cm is not None:
+            cm, self._cm, self._tx = self._cm, None, None
+            try:
+                await cm.__aexit__(type(exc), exc, exc.__traceback__)
+            except BaseException as again:
+                if again is not exc:
+                    raise
 
 
 class JobRunner:
@@ -497,33 +536,42 @@ class JobRunner:
         marks = db.statements.placeholders(5)
         self._running[row["id"]] = _Running(row["attempts"], spec.lease, row["lease_until"])
         self.executed += 1
+        lazy = _LazyTransaction(db)
+        done_sql = (
+            f'UPDATE "jobs" SET "status" = \'done\', "finished_at" = {marks[0]}, '  # noqa: S608
+            f'"updated_at" = {marks[1]}, "last_error" = NULL, "lease_until" = NULL '
+            f'WHERE "id" = {marks[2]} AND "status" = \'running\' AND "worker" = {marks[3]} '
+            f'AND "attempts" = {marks[4]} RETURNING "id"'
+        )
         try:
-            async with db.transaction() as tx:
-                ctx = Context(kith, actor, spec, tx)  # type: ignore[arg-type]
+            try:
+                ctx = Context(kith, actor, spec, lazy)  # type: ignore[arg-type]
                 ctx.job = row  # type: ignore[attr-defined]
                 token = current_context.set(ctx)
                 try:
                     await spec.handler(ctx, dict(row["payload"] or {}))
                 finally:
                     current_context.reset(token)
-                now = ctx.now()
-                done = await tx.fetchone(
-                    f'UPDATE "jobs" SET "status" = \'done\', "finished_at" = {marks[0]}, '  # noqa: S608
-                    f'"updated_at" = {marks[1]}, "last_error" = NULL, "lease_until" = NULL '
-                    f'WHERE "id" = {marks[2]} '
-                    f'AND "status" = \'running\' AND "worker" = {marks[3]} '
-                    f'AND "attempts" = {marks[4]} RETURNING "id"',
-                    [
-                        codec.encode("finished_at", now),
-                        codec.encode("updated_at", now),
-                        row["id"],
-                        self.worker_id,
-                        row["attempts"],
-                    ],
-                )
-                if done is None:
-                    raise _Lost
                 ctx.flush()
+                now = ctx.now()
+                params = [
+                    codec.encode("finished_at", now),
+                    codec.encode("updated_at", now),
+                    row["id"],
+                    self.worker_id,
+                    row["attempts"],
+                ]
+                if lazy.needed:  # the handler wrote: its effects commit with the done mark
+                    if await lazy.fetchone(done_sql, params) is None:
+                        raise _Lost
+                    await lazy.commit()
+                # No database effect: the done mark alone need not wait for a disk flush
+                # (lost in a database crash, the job runs again: at least once, as promised).
+                elif not await db.fetch_write(done_sql, params, durable=False):
+                    raise _Lost
+            except BaseException as exc:
+                await lazy.rollback(exc)
+                raise
         except _Lost:
             log.warning(
                 "job %s #%s was cancelled or taken over while running", spec.name, row["id"]
