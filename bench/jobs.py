@@ -204,6 +204,7 @@ async def lateness(rate: float, seconds: float, insert, done_count, read) -> tup
     await asyncio.to_thread(insert, [t0 + timedelta(seconds=i / offered) for i in range(count)])
     log(f"  lateness: {count} jobs offered at {offered:.0f}/s")
     await wait_for(done_count, before + count, seconds + 60)
+    log("  lateness: done")
     values = [v for v in await asyncio.to_thread(read) if v is not None]
     return percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
 
@@ -390,7 +391,9 @@ async def scale(tmp: Path, broker: str, url: str, workers: int, n: int, lateness
             )
         finally:
             w.stop()
+        log("  baseline: bare asyncpg loop")
         row.baselines["bare asyncpg loop"] = await pg.bare_loop(n)
+        log("  baseline: bare dramatiq")
         row.baselines[f"bare dramatiq, {workers} proc"] = bare_dramatiq(tmp, url, workers, n)
         return row
     finally:
@@ -538,26 +541,25 @@ def remaining(broker, queue: str) -> int:
 
 
 def fmt(v: float | None, digits: int = 0) -> str:
-    return "–" if v is None else f"{v:,.{digits}f}"
+    return "-" if v is None else f"{v:,.{digits}f}"
 
 
 def table(rows: list[Row], n: int, lateness_s: float) -> str:
     out = [
         f"Drain {n:,} due no-op jobs; lateness at half the drain rate over {lateness_s:g} s "
-        f"(finished_at − run_at). Same run, same machine: baselines in the last column.",
+        f"(finished_at - run_at). Same run, same machine: baselines in the last column.",
         "",
         "| setup | jobs/s | lateness p50 | lateness p99 | baselines (same run) |",
         "|---|---:|---:|---:|---|",
     ]
     for r in rows:
         base = "; ".join(
-            f"{k}: {v:,.0f}/s (Kith = {r.jobs_s / v:.2f}×)"
+            f"{k}: {v:,.0f}/s (Kith = {r.jobs_s / v:.2f}x)"
             for k, v in r.baselines.items()
             if r.jobs_s
         )
-        out.append(
-            f"| {r.setup} | {fmt(r.jobs_s)} | {fmt(r.p50_ms)} ms | {fmt(r.p99_ms)} ms | {base}{r.note} |"
-        )
+        lat = f"{fmt(r.p50_ms)} ms | {fmt(r.p99_ms)} ms"
+        out.append(f"| {r.setup} | {fmt(r.jobs_s)} | {lat} | {base}{r.note} |")
     return "\n".join(out)
 
 
