@@ -8,6 +8,7 @@ from __future__ import annotations
 from .commands import CommandSpec
 from .entities import people, sales, users, work
 from .hookspecs import hookimpl
+from .jobs import JobSpec
 
 
 @hookimpl(trylast=True)
@@ -19,13 +20,17 @@ def kith_tables() -> list[str]:
 @hookimpl(trylast=True)
 def kith_commands() -> list[CommandSpec]:
     """Generic create/update/archive/restore/get for every entity, plus activity.log and
-    task.complete; <entity>.list and <entity>.timeline; custom fields, tags, settings, find."""
+    task.complete; <entity>.list and <entity>.timeline; custom fields, tags, settings, find;
+    job administration."""
+    from . import job_commands
+
     return [
         *users.COMMANDS,
         *people.COMMANDS,
         *sales.COMMANDS,
         *work.COMMANDS,
         *data_commands(),
+        *job_commands.COMMANDS,
     ]
 
 
@@ -46,3 +51,11 @@ def data_commands() -> list[CommandSpec]:
         *stored_settings.COMMANDS,
         *search.COMMANDS,
     ]
+
+
+@hookimpl(trylast=True)
+def kith_jobs() -> list[JobSpec]:
+    """The core's own jobs: redelivering an event to a plugin that failed on it."""
+    from .delivery import redeliver
+
+    return [redeliver]

@@ -153,14 +153,30 @@ async def _ensure_admin(kith: Kith, email: str, name: str | None) -> None:
 @main.command()
 @click.option("--host", default=None, help="Default: KITH_HTTP_HOST or 127.0.0.1")
 @click.option("--port", type=int, default=None, help="Default: KITH_HTTP_PORT or 8000")
-def run(host: str | None, port: int | None) -> None:
-    """Serve Kith: HTTP (health, and the channels as they are installed)."""
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Serve only: run no jobs and never lead the scheduler (other processes do).",
+)
+def run(host: str | None, port: int | None, no_worker: bool) -> None:
+    """Serve Kith: HTTP (health, and the channels as they are installed), and jobs.
+
+    Without KITH_BROKER_URL, due jobs run inside this process. With it, this process is a
+    candidate scheduler leader and `kith worker` processes run the jobs.
+    """
     import uvicorn
 
     from .web import create_app
 
     kith = load_kith()
-    app = create_app(kith)
+    if kith.settings.broker_url and not no_worker:
+        from .broker import require_postgres
+
+        try:
+            require_postgres(kith.settings.database_url, "KITH_BROKER_URL")
+        except KithError as err:
+            fail(err)
+    app = create_app(kith, run_jobs=not no_worker)
     host = host or kith.settings.http_host
     port = port or kith.settings.http_port
     click.echo(f"Kith {__version__} on http://{host}:{port} ({kith.db.dialect})")
@@ -306,6 +322,12 @@ async def demo_command(seed: int) -> None:
         "Try: kith find lovelace   ·   kith call deal.list '{\"limit\": 5}' --as ben@kith.example"
     )
 
+
+
+from .cli_jobs import jobs, worker  # noqa: E402  (they use the helpers above)
+
+main.add_command(jobs)
+main.add_command(worker)
 
 if __name__ == "__main__":
     main()

@@ -4,6 +4,10 @@ The process that commits a command claims the outbox rows it wrote and hands the
 its :class:`Dispatcher`, which calls each ``kith_on_event`` implementation separately, in
 outbox order. Rows are marked dispatched in batches, so a busy server does not pay an extra
 write per command; rows still undispatched after a crash are delivered again (at least once).
+
+An implementation that raises gets the event again later through a ``kith.redeliver`` job
+for that (event, plugin) pair only; see :mod:`kith.delivery` (also for the relay that picks
+up rows a crashed process left behind).
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ class Dispatcher:
         self._delivered: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self.failures: list[DeliveryFailure] = []
+        # ids submitted and not yet marked dispatched: the relay leaves them alone
+        self.in_flight: set[str] = set()
 
     def start(self) -> None:
         if self._task is None:
@@ -77,6 +83,7 @@ class Dispatcher:
 
     def submit(self, events: list[Event]) -> None:
         for event in events:
+            self.in_flight.add(event.id)
             self._queue.put_nowait(event)
 
     async def drain(self) -> None:
@@ -114,13 +121,24 @@ class Dispatcher:
                 await self._safe_mark()
 
     async def _deliver(self, event: Event) -> None:
+        from .delivery import schedule_redelivery
+
+        retry_all = False
         for plugin, error in await self.kith.hooks.on_event(event):
             log.error("plugin %s failed on %s (%s): %s", plugin, event.name, event.id, error)
             self.failures.append(
                 DeliveryFailure(plugin, event.name, event.id, error, self.kith.clock.now())
             )
             del self.failures[:-100]
-        self._delivered.append(event.id)
+            try:
+                await schedule_redelivery(self.kith, event, plugin, error)
+            except Exception:  # the relay delivers the whole event again after its lease
+                log.exception("could not schedule redelivery of %s to %s", event.id, plugin)
+                retry_all = True
+        if retry_all:
+            self.in_flight.discard(event.id)
+        else:
+            self._delivered.append(event.id)
 
     async def _safe_mark(self) -> None:
         try:
@@ -131,13 +149,18 @@ class Dispatcher:
     async def _mark_dispatched(self) -> None:
         while self._delivered:
             batch, self._delivered = self._delivered[:MARK_BATCH], self._delivered[MARK_BATCH:]
-            db = self.kith.db
-            marks = ", ".join(db.statements.placeholders(len(batch), start=2))
-            first = db.statements.placeholders(1)[0]
-            sql = (
-                f'UPDATE "outbox_events" SET "dispatched_at" = {first} '  # noqa: S608
-                f'WHERE "event_id" IN ({marks})'
-            )
-            now = db.statements.codec(OutboxEvent).encode("dispatched_at", self.kith.clock.now())
-            async with db.transaction() as tx:
-                await tx.execute(sql, [now, *batch])
+            try:
+                await self._mark(batch)
+            finally:  # marked, or left to the relay (which delivers them again)
+                self.in_flight.difference_update(batch)
+
+    async def _mark(self, batch: list[str]) -> None:
+        db = self.kith.db
+        marks = ", ".join(db.statements.placeholders(len(batch), start=2))
+        first = db.statements.placeholders(1)[0]
+        sql = (
+            f'UPDATE "outbox_events" SET "dispatched_at" = {first} '  # noqa: S608
+            f'WHERE "event_id" IN ({marks})'
+        )
+        now = db.statements.codec(OutboxEvent).encode("dispatched_at", self.kith.clock.now())
+        await db.fetch_write(sql, [now, *batch], durable=False)

@@ -164,7 +164,12 @@ async def kith_on_event(event: Event, kith: Kith) -> None:
 
     Called after the command that emitted ``event`` committed (**each**, **async allowed**),
     in outbox order, once per implementation: one plugin failing does not keep the event from
-    the others. Delivery is at least once: make your handler idempotent on ``event.id``.
+    the others, and never fails the command. If your implementation raises, Kith delivers the
+    event to it alone again later through a ``kith.redeliver`` job (retried with backoff,
+    then dead and visible in ``kith jobs``); that redelivery runs inside the job's
+    transaction, so commands you run there commit with it. Events a crashed process left
+    undelivered are relayed to every implementation. Delivery is at least once: make your
+    handler idempotent on ``event.id``.
     Changes you make go through commands (``await kith.run(...)``), in their own transaction.
     Do slow or external work (mail, webhooks, Slack posts) in a scheduled job instead of here.
 
@@ -191,7 +196,14 @@ def kith_jobs() -> list[JobSpec]:
     ``job:<name>`` (role system): its writes commit together with the job's "done" mark, so
     they happen once. Raise to be retried with exponential backoff; after the last attempt the
     job is dead (visible with its error, and retryable). External effects (mail, webhooks,
-    Slack) are at least once: send the job id as an idempotency key.
+    Slack) are at least once: send the job id (``ctx.job["id"]``) as an idempotency key.
+
+    ``@kith.job(name, cron="0 2 * * *", timezone="UTC")`` declares a recurring job: Kith keeps
+    its next occurrence stored as a job keyed ``cron:<name>:<ISO time>`` and runs each
+    occurrence once (payload ``{"scheduled_for": "<ISO time>"}``), also with several
+    schedulers; occurrences missed while Kith was down run once, late, not once each.
+    ``lease=timedelta(...)`` sets how long a runner holds the job before another may take it
+    over (a heartbeat renews it while the handler runs).
 
     :return: a list of :class:`kith.JobSpec`. A name registered by two plugins stops the start.
     """

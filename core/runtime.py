@@ -26,6 +26,7 @@ from .events import Dispatcher
 from .jobs import JobRegistry, JobRunner
 from .permissions import Actor
 from .plugins_manager import Hooks, LoadedPlugin, load_plugin_manager, validate_plugin_settings
+from .scheduler import Scheduler
 from .settings import PluginsFile, Settings, load_plugins_file
 
 log = logging.getLogger("kith")
@@ -76,18 +77,31 @@ class Kith:
         )
         self.dispatcher = Dispatcher(self)
         self.jobs = JobRunner(self)
+        self.scheduler = Scheduler(self)
+        self._transport: Any = None
         self.started = False
 
     # ---- lifecycle -----------------------------------------------------------------------------
     async def start(self, *, dispatch_in_background: bool = True, run_jobs: bool = False) -> Kith:
-        """Open the database and start delivering events; with ``run_jobs`` also run due
-        jobs in this process (the embedded runner of ``kith run``)."""
+        """Open the database and start delivering events; with ``run_jobs`` also take part
+        in running jobs: without a broker, run due jobs in this process (the embedded runner
+        of ``kith run``); with ``KITH_BROKER_URL``, be a candidate scheduler leader that sends
+        due job ids to the ``kith worker`` processes (docs/operations.md)."""
         global _current_kith
+        if run_jobs and self.settings.broker_url:
+            from .broker import JobTransport, require_postgres
+
+            require_postgres(self.settings.database_url, "KITH_BROKER_URL")
+            transport = JobTransport(self.settings.broker_url, self.settings.broker_queue)
         await self.db.open()
         if dispatch_in_background:
             self.dispatcher.start()
         if run_jobs:
-            self.jobs.start()
+            if self.settings.broker_url:
+                self._transport = transport
+                self.scheduler.start(transport)
+            else:
+                self.jobs.start()
         _current_kith = self
         await self.hooks.startup(self)
         self.started = True
@@ -96,10 +110,15 @@ class Kith:
     async def stop(self) -> None:
         global _current_kith
         if not self.started:
+            await self.scheduler.resign()
             await self.db.close()
             return
         self.started = False
         await self.jobs.stop()
+        await self.scheduler.stop()
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
         await self.dispatcher.stop()
         await self.hooks.shutdown(self)
         await self.db.close()

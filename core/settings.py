@@ -33,6 +33,20 @@ class Settings(BaseModel):
     trace_plugins: bool = False
     sqlite_readers: int = Field(2, ge=1, le=16)
     pg_pool_max: int = Field(10, ge=1, le=200)
+    # ---- jobs and events (docs/operations.md) ----
+    broker_url: str | None = Field(
+        None, description="redis://… or amqp://…: run jobs in `kith worker` processes"
+    )
+    broker_queue: str = Field("kith", description="Broker queue that carries job ids")
+    job_poll_s: float = Field(1.0, gt=0, le=60, description="Idle look for due jobs")
+    job_resend_s: float = Field(
+        60.0, gt=0, description="Send a job id again when no worker claimed it by then"
+    )
+    job_max_in_flight: int = Field(1000, ge=1, description="Job ids waiting in the broker")
+    event_lease_s: float = Field(
+        60.0, gt=0, description="Deliver events again when undelivered this long after claim"
+    )
+    worker_threads: int = Field(8, ge=1, le=256, description="Jobs at once per kith worker")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -16,6 +16,10 @@ suite of a package that depends on Kith. Fixtures:
 * ``run_command`` — ``await run_command("contact.create", {...}, actor=admin)``: runs the
   command, waits until its events were delivered, returns the result.
 * ``run_jobs`` — ``await run_jobs()``: runs every job due by ``clock`` (move it first).
+* ``kith_runner`` — ask for it to run a test once per job runner: ``embedded`` (SQLite and
+  PostgreSQL) and ``redis`` / ``rabbitmq`` (PostgreSQL, with a real dramatiq worker; choose
+  with ``--kith-brokers``). ``run_jobs`` then goes through that runner; ``job_harness`` is
+  the :class:`kith.testing_jobs.BrokerHarness` (None when embedded).
 """
 
 from __future__ import annotations
@@ -48,6 +52,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Comma-separated backends to run database tests on: sqlite, postgres",
     )
     group.addoption(
+        "--kith-brokers",
+        default=os.environ.get("KITH_TEST_BROKERS", "redis,rabbitmq"),
+        help="Comma-separated brokers to run job tests on with PostgreSQL: redis, rabbitmq "
+        "(empty: embedded runner only)",
+    )
+    group.addoption(
+        "--kith-redis-url",
+        default=os.environ.get("KITH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+    group.addoption(
+        "--kith-amqp-url",
+        default=os.environ.get("KITH_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+    )
+    group.addoption(
         "--kith-pg-url",
         default=os.environ.get("KITH_TEST_PG_URL", PG_ADMIN_URL),
         help="A PostgreSQL URL whose user may create databases",
@@ -62,7 +80,33 @@ def _backends(config: pytest.Config) -> list[str]:
     return chosen
 
 
+def _brokers(config: pytest.Config) -> list[str]:
+    chosen = [b.strip() for b in str(config.getoption("--kith-brokers")).split(",") if b.strip()]
+    for b in chosen:
+        if b not in ("redis", "rabbitmq"):
+            raise pytest.UsageError(f"--kith-brokers: unknown broker {b!r} (redis, rabbitmq)")
+    return chosen
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "kith_runner" in metafunc.fixturenames:
+        backends = _backends(metafunc.config)
+        marker = metafunc.definition.get_closest_marker("kith_backends")
+        if marker is not None:
+            backends = [b for b in backends if b in marker.args]
+        pairs = [(b, "embedded") for b in backends]
+        if "postgres" in backends:
+            pairs += [("postgres", broker) for broker in _brokers(metafunc.config)]
+        runners = metafunc.definition.get_closest_marker("kith_runners")
+        if runners is not None:
+            pairs = [p for p in pairs if p[1] in runners.args]
+        metafunc.parametrize(
+            ("kith_backend", "kith_runner"),
+            pairs,
+            ids=[f"{b}-{r}" for b, r in pairs],
+            scope="session",
+        )
+        return
     if "kith_backend" in metafunc.fixturenames:
         backends = _backends(metafunc.config)
         marker = metafunc.definition.get_closest_marker("kith_backends")
@@ -74,6 +118,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "kith_backends(*names): run this test only on these database backends"
+    )
+    config.addinivalue_line(
+        "markers", "kith_runners(*names): run this test only on these job runners"
     )
 
 
@@ -299,9 +346,77 @@ def run_command(kith_app: Kith, admin: Actor) -> RunCommand:
 
 
 @pytest.fixture
-def run_jobs(kith_app: Kith) -> Callable[[], Awaitable[int]]:
+def broker_url(kith_runner: str, request: pytest.FixtureRequest) -> str | None:
+    """The URL of the broker this test runs jobs through (None when embedded)."""
+    if kith_runner == "redis":
+        return str(request.config.getoption("--kith-redis-url"))
+    if kith_runner == "rabbitmq":
+        return str(request.config.getoption("--kith-amqp-url"))
+    return None
+
+
+@pytest.fixture
+def make_worker_kith(
+    kith_db_url: str,
+    clock: FrozenClock,
+    kith_plugins: list[tuple[str, object]],
+    kith_plugins_file: PluginsFile,
+    _event_recorder: _EventRecorder,
+) -> Callable[[str, str], Kith]:
+    """``make_worker_kith(broker_url, queue)``: a Kith like ``kith_app`` (same database,
+    clock and plugins) configured to work for that broker queue."""
+
+    def make(broker_url: str, queue: str) -> Kith:
+        settings = Settings(
+            database_url=kith_db_url,
+            plugins_file="/nonexistent/plugins.toml",
+            broker_url=broker_url,
+            broker_queue=queue,
+        )
+        return Kith(
+            settings,
+            clock=clock,
+            plugins_file=kith_plugins_file,
+            extra_plugins=[*kith_plugins, ("test-event-recorder", _event_recorder)],
+        )
+
+    return make
+
+
+@pytest.fixture
+async def job_harness(
+    kith_app: Kith,
+    broker_url: str | None,
+    make_worker_kith: Callable[[str, str], Kith],
+) -> AsyncIterator[Any]:
+    """With a broker runner: the started :class:`kith.testing_jobs.BrokerHarness`."""
+    if broker_url is None:
+        yield None
+        return
+    from .testing_jobs import BrokerHarness, ServiceUnreachable
+
+    harness = BrokerHarness(kith_app, make_worker_kith, broker_url)
+    try:
+        await harness.start()
+    except ServiceUnreachable as exc:
+        await harness.stop()
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+@pytest.fixture
+def run_jobs(kith_app: Kith, request: pytest.FixtureRequest) -> Callable[[], Awaitable[int]]:
     """``await run_jobs()``: run every job due by the test clock (repeat until none is due),
-    deliver their events, and return how many ran. Move ``clock`` forward first."""
+    deliver their events, and return how many ran. Move ``clock`` forward first. In a test
+    that uses ``kith_runner``, the jobs go through that runner (a real broker and worker)."""
+    harness = None
+    if "kith_runner" in request.fixturenames:
+        harness = request.getfixturevalue("job_harness")
+    if harness is not None:
+        return harness.run_due
 
     async def run() -> int:
         total = 0

@@ -31,14 +31,15 @@ code{{background:#eef2f6;padding:.1rem .3rem;border-radius:4px}}
 </body></html>"""
 
 
-def create_app(kith: Kith, *, manage_lifecycle: bool = True) -> Litestar:
+def create_app(kith: Kith, *, manage_lifecycle: bool = True, run_jobs: bool = True) -> Litestar:
     """Build the HTTP app around ``kith``; with ``manage_lifecycle`` the app starts and stops
-    Kith in its lifespan (``kith run``), otherwise the caller owns it (tests)."""
+    Kith in its lifespan (``kith run``), otherwise the caller owns it (tests). ``run_jobs``
+    (``kith run`` without ``--no-worker``) also runs jobs or leads their scheduler."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if manage_lifecycle:
-            await kith.start(run_jobs=True)
+            await kith.start(run_jobs=run_jobs)
         try:
             yield
         finally:

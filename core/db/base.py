@@ -77,6 +77,16 @@ class Database(ABC):
         rows = await self.fetch(sql, params)
         return rows[0] if rows else None
 
+    async def fetch_write(
+        self, sql: str, params: Params = (), *, durable: bool = True
+    ) -> list[dict[str, Any]]:
+        """One writing statement in a transaction of its own (e.g. ``UPDATE … RETURNING``),
+        in as few round trips as the engine allows. ``durable=False`` is for bookkeeping
+        that is safe to lose in a database crash (a job claim, a "delivered" mark: the work
+        is done again): PostgreSQL then does not wait for the WAL flush."""
+        async with self.transaction() as tx:
+            return await tx.fetch(sql, params)
+
     @abstractmethod
     async def execute_script(self, sql: str) -> None:
         """Run DDL or maintenance statements (migrations, test resets)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,8 @@ class PostgresDatabase(Database):
         self.url = url
         self._pool_max = pool_max
         self.pool: asyncpg.Pool | None = None
+        self._relaxed: asyncpg.Pool | None = None  # synchronous_commit=off, bookkeeping only
+        self._relaxed_lock = asyncio.Lock()
         super().__init__()
 
     async def open(self) -> None:
@@ -52,6 +55,9 @@ class PostgresDatabase(Database):
             )
 
     async def close(self) -> None:
+        if self._relaxed is not None:
+            relaxed, self._relaxed = self._relaxed, None
+            await relaxed.close()
         if self.pool is not None:
             pool, self.pool = self.pool, None
             await pool.close()
@@ -72,6 +78,30 @@ class PostgresDatabase(Database):
             raise RuntimeError("database is not open")
         async with self.pool.acquire() as conn:
             return [dict(r) for r in await conn.fetch(sql, *params)]
+
+    async def fetch_write(
+        self, sql: str, params: Params = (), *, durable: bool = True
+    ) -> list[dict[str, Any]]:
+        """One statement in autocommit mode: a single round trip. Not durable: on a small
+        pool of its own with ``synchronous_commit=off`` (no wait for the WAL flush)."""
+        if self.pool is None:
+            raise RuntimeError("database is not open")
+        pool = self.pool if durable else await self._relaxed_pool()
+        async with pool.acquire() as conn:
+            return [dict(r) for r in await conn.fetch(sql, *params)]
+
+    async def _relaxed_pool(self) -> asyncpg.Pool:
+        if self._relaxed is None:
+            async with self._relaxed_lock:
+                if self._relaxed is None:
+                    self._relaxed = await asyncpg.create_pool(
+                        self.url,
+                        min_size=1,
+                        max_size=max(1, min(4, self._pool_max)),
+                        init=_init_connection,
+                        server_settings={"synchronous_commit": "off"},
+                    )
+        return self._relaxed
 
     async def execute_script(self, sql: str) -> None:
         if self.pool is None:

@@ -94,6 +94,20 @@ class _Connection:
                 conn.execute("ROLLBACK")
             raise
 
+    def write_one(self, sql: str, params: Params) -> list[dict[str, Any]]:
+        """BEGIN IMMEDIATE, one statement, COMMIT: one hop from the event loop."""
+        conn = self.conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = _rows(conn.execute(sql, params))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return rows
+
     def rollback(self) -> None:
         assert self.conn is not None
         if self.conn.in_transaction:
@@ -172,6 +186,15 @@ class SQLiteDatabase(Database):
     async def fetch(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         reader = self._readers[next(self._next_reader)]
         return await reader.call(reader.fetch, sql, params)
+
+    async def fetch_write(
+        self, sql: str, params: Params = (), *, durable: bool = True
+    ) -> list[dict[str, Any]]:
+        # WAL with synchronous=NORMAL: no commit waits for a disk flush anyway.
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._lock:
+            return await self._writer.call(self._writer.write_one, sql, params)
 
     async def execute_script(self, sql: str) -> None:
         if self._writer is None:
