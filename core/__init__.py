@@ -11,6 +11,12 @@ from typing import Any
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
+
+# Input field types and (further down) the core tables, for plugins that read and write
+# core records through ``ctx.select/get/insert/update`` and declare command inputs the way
+# the core does (``Input`` refuses unknown fields and trims text; ``Ref`` is an id or a name;
+# ``Email`` is validated and normalised to lower case).
+from .entities._common import Email, Input, Name, Ref
 from .errors import FieldError, KithError, forbidden, invalid, not_found
 from .events import Event
 from .hookspecs import hookimpl, hookspec
@@ -19,6 +25,20 @@ from .money import check_currency, to_major, to_minor
 from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
 from .settings import Settings
+
+# Signed tokens for links that leave Kith (rating links, unsubscribe links).
+from .signing import sign_token, verify_token
+from .tables import (
+    Contact,
+    ContactEmail,
+    Organization,
+    RecordTag,
+    Tag,
+    Team,
+    TeamMember,
+    Ticket,
+    User,
+)
 
 __version__ = "0.1.0"
 
@@ -34,15 +54,28 @@ __all__ = [
     "Actor",
     "Clock",
     "CommandSpec",
+    "Contact",
+    "ContactEmail",
     "Context",
+    "Email",
     "Event",
     "FieldError",
     "FrozenClock",
+    "Input",
     "JobSpec",
     "Kith",
     "KithError",
+    "Name",
+    "Organization",
+    "RecordTag",
+    "Ref",
     "Settings",
     "SystemClock",
+    "Tag",
+    "Team",
+    "TeamMember",
+    "Ticket",
+    "User",
     "__version__",
     "check_currency",
     "command",
@@ -56,6 +89,8 @@ __all__ = [
     "not_found",
     "register_entity",
     "run",
+    "sign_token",
     "to_major",
     "to_minor",
+    "verify_token",
 ]

@@ -34,7 +34,9 @@ log = logging.getLogger("kith.plugins")
 
 ENTRY_POINT_GROUP = "kith.plugins"
 # name → module of the plugins shipped in the kith.plugins package (added by their issues)
-BUNDLED_PLUGINS: dict[str, str] = {}
+BUNDLED_PLUGINS: dict[str, str] = {
+    "service": "kith.plugins.service.plugin",
+}
 
 
 async def await_me_maybe(value: Any) -> Any:
