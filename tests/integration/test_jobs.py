@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from pydantic import BaseModel
-
 import kith
+import pytest
 from kith.testing import count_rows
+from pydantic import BaseModel
 
 calls: list[dict] = []
 
