@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 import kith
+import pytest
 from kith.settings import PluginsFile
 
 # Wednesday 2026-01-07 08:47 in Paris (UTC+1 in winter).
@@ -90,3 +89,52 @@ async def desk(run_command, make_actor, clock) -> Desk:
 
 def named(events: list[kith.Event], name: str) -> list[kith.Event]:
     return [e for e in events if e.name == name]
+
+
+async def scheduled(kith_app, name: str = "service.sla") -> list[dict]:
+    """Scheduled jobs of one kind (the SLA engine keeps at most one per ticket)."""
+    mark = kith_app.db.statements.placeholders(1)[0]
+    return await kith_app.db.fetch(
+        f'SELECT * FROM "jobs" WHERE "name" = {mark} AND "status" = \'scheduled\'', [name]
+    )
+
+
+async def open_ticket(run_command, **fields: Any) -> Any:
+    """A ticket from Jane at Initech (Gold), as the email channel would open it."""
+    payload = {
+        "from": "jane@initech.io",
+        "subject": "Invoices page shows a 500 error",
+        "body": "Help",
+    }
+    payload.update(fields)
+    return (await run_command("ticket.customer_message", payload)).ticket
+
+
+WATCHED = (
+    "tickets",
+    "history",
+    "outbox_events",
+    "jobs",
+    "service_messages",
+    "service_ticket_state",
+    "service_calendars",
+    "service_holidays",
+    "service_sla_policies",
+    "service_macros",
+    "service_csat",
+    "service_ccs",
+    "service_links",
+    "record_tags",
+)
+
+
+async def snapshot(kith_app) -> dict[str, Any]:
+    """Row counts and the latest history id of the tables a service command writes."""
+    from kith.testing import count_rows
+
+    out: dict[str, Any] = {t: await count_rows(kith_app, t) for t in WATCHED}
+    rows = await kith_app.db.fetch(
+        'SELECT "status", "priority", "assignee_id", "team_id" FROM "tickets" ORDER BY "id"'
+    )
+    out["tickets_rows"] = rows
+    return out
