@@ -205,7 +205,7 @@ async def test_a_tampered_or_expired_rating_link(
     ticket = await open_ticket(run_command)
     await run_command("ticket.set_status", {"ticket": ticket.id, "status": "solved"})
     await run_jobs()
-    token = [e for e in events if e.name == "ticket.csat_requested"][0].data["token"]
+    token = next(e for e in events if e.name == "ticket.csat_requested").data["token"]
     payload, _, signature = token.partition(".")
     forged = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + "." + signature
     err = await refused(kith_app, run_command, "csat.record", {"token": forged, "rating": "good"})

@@ -131,6 +131,7 @@ async def test_a_new_holiday_reschedules_open_tickets(
     sla = await run_command("ticket.sla", {"ticket": ticket.id})
     assert sla.clocks[0].due_at == utc(2026, 1, 9, 8, 30)  # Friday instead
     (job,) = await scheduled(kith_app)
+    assert job["key"] == f"sla:{ticket.id}"
     clock.set(utc(2026, 1, 8, 9, 0))
     await run_jobs()
     assert named(events, "ticket.sla_breached") == []
