@@ -26,6 +26,9 @@ from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
 from .search import SearchQuery, SearchSource
 from .settings import Settings
+
+# Signed tokens for links that leave Kith (rating links, unsubscribe links).
+from .signing import sign_token, verify_token
 from .tables import (
     Activity,
     Contact,
@@ -34,10 +37,13 @@ from .tables import (
     Lead,
     Organization,
     Pipeline,
+    RecordTag,
     Stage,
+    Tag,
     Task,
     Team,
     TeamMember,
+    Ticket,
     User,
 )
 from .timeline import TimelinePosition
@@ -73,15 +79,18 @@ __all__ = [
     "Name",
     "Organization",
     "Pipeline",
+    "RecordTag",
     "Ref",
     "SearchQuery",
     "SearchSource",
     "Settings",
     "Stage",
     "SystemClock",
+    "Tag",
     "Task",
     "Team",
     "TeamMember",
+    "Ticket",
     "TimelinePosition",
     "User",
     "__version__",
@@ -97,6 +106,8 @@ __all__ = [
     "not_found",
     "register_entity",
     "run",
+    "sign_token",
     "to_major",
     "to_minor",
+    "verify_token",
 ]

@@ -38,6 +38,7 @@ ENTRY_POINT_GROUP = "kith.plugins"
 # name → module of the plugins shipped in the kith.plugins package (added by their issues)
 BUNDLED_PLUGINS: dict[str, str] = {
     "sales": "kith.plugins.sales.plugin",
+    "service": "kith.plugins.service.plugin",
 }
 
 
