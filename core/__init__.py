@@ -19,6 +19,7 @@ from .money import check_currency, to_major, to_minor
 from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
 from .settings import Settings
+from .tokens import authenticate_token
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "Settings",
     "SystemClock",
     "__version__",
+    "authenticate_token",
     "check_currency",
     "command",
     "commands_in",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .commands import CommandSpec
 from .entities import people, sales, users, work
 from .hookspecs import hookimpl
+from .tokens import COMMANDS as TOKEN_COMMANDS
 
 
 @hookimpl(trylast=True)
@@ -18,6 +19,6 @@ def kith_tables() -> list[str]:
 
 @hookimpl(trylast=True)
 def kith_commands() -> list[CommandSpec]:
-    """Generic create/update/archive/restore/get for every entity, plus activity.log and
-    task.complete."""
-    return [*users.COMMANDS, *people.COMMANDS, *sales.COMMANDS, *work.COMMANDS]
+    """Generic create/update/archive/restore/get for every entity, plus activity.log,
+    task.complete and the API token commands."""
+    return [*users.COMMANDS, *people.COMMANDS, *sales.COMMANDS, *work.COMMANDS, *TOKEN_COMMANDS]

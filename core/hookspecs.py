@@ -18,7 +18,7 @@ hook lacks a docstring or the page is stale.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -173,4 +173,30 @@ def kith_jobs() -> list[JobSpec]:
     Slack) are at least once: send the job id as an idempotency key.
 
     :return: a list of :class:`kith.JobSpec`. A name registered by two plugins stops the start.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP: routes
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_routes(kith: Kith) -> list[Any]:
+    """Add HTTP routes to the web app served by ``kith run``.
+
+    Called once when the web app is built by ``kith.web.create_app`` (**each**, **sync**),
+    after every command is registered and before Kith has started (do not touch the database
+    here; do it in your handlers, at request time). The built-in REST API channel
+    (``kith.channels.api``, listed in the bundled plugins as ``api``) mounts ``/api/v1`` this
+    way, exactly as a third-party plugin mounts its own pages or webhooks.
+
+    Handlers change data only through commands (``await kith.run(name, payload, actor)``),
+    so validation, permissions, history and events stay in one place. Give your routes your
+    own path prefix (``/plugins/<your name>/…``); a path taken twice stops the start.
+
+    :param kith: the application (``kith.registry`` lists the commands, ``kith.run`` runs
+        one, ``kith.plugin_settings(name)`` reads settings).
+    :return: a list of litestar route handlers, controllers or routers (each may carry its
+        own guards, middleware, exception handlers and request body limit).
     """
