@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import time
 from datetime import UTC, date, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
@@ -268,8 +267,9 @@ async def authenticate_token(kith: Kith, token: str | None, channel: str = "api"
     """The :class:`Actor` an API token acts as, or ``KithError`` 401 (``unauthorized``) for
     no token, an unknown, expired or revoked one, or a deactivated user.
 
-    Lookups are cached for a few seconds per process; revoking through a command forgets the
-    token at once in the process that revoked it (others within ``CACHE_SECONDS``)."""
+    Lookups are cached for ``CACHE_SECONDS`` per process (by Kith's clock): revoking through
+    a command forgets the token at once in the process that revoked it; other processes, and
+    changes to the user (role, deactivation), take effect within ``CACHE_SECONDS``."""
     if not token:
         raise unauthorized(
             "Send an API token in the Authorization header: 'Bearer kith_…' "
@@ -280,7 +280,8 @@ async def authenticate_token(kith: Kith, token: str | None, channel: str = "api"
         raise unauthorized("This is not a Kith API token (they start with 'kith_').")
     digest = token_hash(token)
     cache = _caches.setdefault(kith, {})
-    now_s = time.monotonic()
+    now = kith.clock.now()
+    now_s = now.timestamp()
     hit = cache.get(digest)
     if hit is not None and hit[0] > now_s:
         row = hit[1]
@@ -294,7 +295,7 @@ async def authenticate_token(kith: Kith, token: str | None, channel: str = "api"
         cache[digest] = (now_s + CACHE_SECONDS, row)
     if row["revoked_at"] is not None:
         raise unauthorized("This API token was revoked.")
-    if row["expires_at"] is not None and row["expires_at"] <= kith.clock.now():
+    if row["expires_at"] is not None and row["expires_at"] <= now:
         raise unauthorized(f"This API token expired at {row['expires_at'].isoformat()}.")
     if row["user_archived_at"] is not None or not row["active"]:
         raise unauthorized(f"The user of this API token ({row['email']}) is deactivated.")

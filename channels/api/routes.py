@@ -48,6 +48,13 @@ class Operation:
     status: int = 200
 
     @property
+    def key(self) -> tuple[str, str, str]:
+        """(method, first path segment, the rest with {ref}): the dispatch table's key."""
+        head, _, rest = self.path.strip("/").partition("/")
+        rest = re.sub(r"\{(\w+):\w+\}", r"{\1}", rest)
+        return (self.method, head, rest)
+
+    @property
     def doc_path(self) -> str:
         return PREFIX + re.sub(r"\{(\w+):\w+\}", r"{\1}", self.path)
 
@@ -164,6 +171,32 @@ class Api:
         self.kith = kith
         self.settings = settings
         self.operations = operations(kith)
+        self.table = {op.key: op for op in self.operations}
+        self.resources = {op.key[1] for op in self.operations}
+
+    def find(self, request: Request[Any, Any, Any], shape: str) -> Operation:
+        """The operation for this request's method, resource and shape, or a 404/405."""
+        resource = request.path_params.get("resource", "commands")
+        op = self.table.get((request.method, resource, shape))
+        if op is not None:
+            return op
+        if resource not in self.resources:
+            raise KithError(
+                "not_found",
+                f"There is no resource {resource!r} here; see {PREFIX}/docs for what there is.",
+                status=404,
+            )
+        allowed = sorted(m for (m, r, sh) in self.table if r == resource and sh == shape)
+        if not allowed:
+            what = shape.replace("{ref}/", "") if shape.startswith("{ref}/") else shape
+            raise KithError(
+                "not_found", f"{resource} have no {what!r}; see {PREFIX}/docs.", status=404
+            )
+        raise KithError(
+            "method_not_allowed",
+            f"{request.method} is not allowed here; use {' or '.join(allowed)}.",
+            status=405,
+        )
 
     # ---- payloads ---------------------------------------------------------------------------
     def query_payload(
@@ -256,6 +289,22 @@ class Api:
         )
 
     # ---- handling ---------------------------------------------------------------------------
+    async def dispatch(self, request: Request[Any, Any, Any], shape: str) -> Response[bytes]:
+        try:
+            op = self.find(request, shape)
+        except KithError as err:
+            return problem_response(err, request, self._allow(err, request, shape))
+        return await self.handle(op, request)
+
+    def _allow(
+        self, err: KithError, request: Request[Any, Any, Any], shape: str
+    ) -> dict[str, str] | None:
+        if err.status != 405:
+            return None
+        resource = request.path_params.get("resource", "commands")
+        methods = sorted(m for (m, r, sh) in self.table if r == resource and sh == shape)
+        return {"Allow": ", ".join(methods)}
+
     async def handle(self, op: Operation, request: Request[Any, Any, Any]) -> Response[bytes]:
         actor = actor_of(request)
         try:
@@ -360,18 +409,31 @@ class Api:
         )
 
 
-def _handler(api: Api, op: Operation) -> Any:
-    async def handler(request: Request[Any, Any, Any]) -> Response[bytes]:
-        return await api.handle(op, request)
+def _handlers(api: Api) -> list[Any]:
+    """A few litestar handlers with path parameters; each looks its operation up in
+    ``api.table`` (built from the registry), so startup stays fast however many commands."""
 
-    handler.__name__ = handler.__qualname__ = f"api_{op.operation_id}_{op.method.lower()}"
-    return route(
-        op.path,
-        http_method=[op.method],
-        status_code=op.status,
-        name=f"api:{op.operation_id}:{op.method.lower()}",
-        include_in_schema=False,
-    )(handler)
+    def make(path: str, methods: list[str], shape: Callable[[dict[str, Any]], str]) -> Any:
+        async def handler(request: Request[Any, Any, Any]) -> Response[bytes]:
+            return await api.dispatch(request, shape(request.path_params))
+
+        name = "api_" + re.sub(r"\W+", "_", path).strip("_")
+        handler.__name__ = handler.__qualname__ = name
+        return route(
+            path, http_method=methods, status_code=200, name=name, include_in_schema=False
+        )(handler)
+
+    return [
+        make("/{resource:str}", ["GET", "POST"], lambda p: ""),
+        make("/{resource:str}/batch", ["POST"], lambda p: "batch"),
+        make("/{resource:str}/{ref:str}", ["GET", "PATCH", "DELETE"], lambda p: "{ref}"),
+        make(
+            "/{resource:str}/{ref:str}/{verb:str}",
+            ["GET", "POST"],
+            lambda p: "{ref}/" + p["verb"],
+        ),
+        make("/commands/{name:str}", ["GET", "POST"], lambda p: "{name}"),
+    ]
 
 
 def build_router(kith: Kith, settings: ApiSettings) -> Router:
@@ -379,7 +441,7 @@ def build_router(kith: Kith, settings: ApiSettings) -> Router:
     from .openapi import docs_handlers
 
     api = Api(kith, settings)
-    handlers: list[Any] = [_handler(api, op) for op in api.operations]
+    handlers: list[Any] = _handlers(api)
     handlers.extend(docs_handlers(api))
     return Router(
         path=PREFIX,
