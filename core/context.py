@@ -33,6 +33,7 @@ current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar
 )
 
 _ENTITY_NAMES: dict[type[Table], str] = {}
+MAX_ID = 2**31 - 1  # ids are 32-bit serials on PostgreSQL
 
 
 def register_entity(table: type[Table], name: str) -> None:
@@ -131,6 +132,8 @@ class Context:
     ) -> dict[str, Any]:
         """The row with ``record_id``; ``not_found`` names ``field``. With ``for_update``, an
         archived record is refused (restore it first)."""
+        if not 0 < record_id <= MAX_ID:  # no such row; the database would refuse the number
+            raise not_found(entity_name(table), record_id, field)
         row = await self.find_one(table, id=record_id)
         entity = entity_name(table)
         if row is None:

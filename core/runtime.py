@@ -205,6 +205,11 @@ class Kith:
         except KithError as err:
             err.command = err.command or name
             raise
+        except (OverflowError, asyncpg.DataError) as exc:
+            # a number no column can hold (found by fuzzing the API): bad input, not a bug
+            raise KithError(
+                "invalid_input", f"{name}: a number in the input is out of range.", command=name
+            ) from exc
         except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
             raise KithError(
                 "conflict",

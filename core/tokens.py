@@ -32,7 +32,7 @@ from .context import Context, register_entity
 from .db.statements import quote
 from .entities._common import Input, Ref
 from .entities.users import resolve_user
-from .errors import FieldError, KithError, invalid, not_found
+from .errors import FieldError, KithError, invalid
 from .permissions import Actor
 from .tables import ApiToken, TeamMember, User
 
@@ -152,7 +152,7 @@ class TokenPage(BaseModel):
 
 
 class TokenRef(Input):
-    token: int = Field(description="The token's id (see token.list)")
+    token: int = Field(ge=1, le=2**31 - 1, description="The token's id (see token.list)")
 
 
 def _present(row: dict[str, Any], email: str) -> dict[str, Any]:
@@ -215,9 +215,7 @@ async def list_tokens(ctx: Context, data: TokenList) -> dict[str, Any]:
 )
 async def revoke_token(ctx: Context, data: TokenRef) -> dict[str, Any]:
     """Revoke an API token: requests with it are refused from now on."""
-    row = await ctx.find_one(ApiToken, id=data.token)
-    if row is None:
-        raise not_found("token", data.token, "token")
+    row = await ctx.get(ApiToken, data.token, field="token")
     if row["revoked_at"] is None:
         row, _ = await ctx.update(ApiToken, row, {"revoked_at": ctx.now()}, action="revoked")
         ctx.emit("token.revoked", "token", row["id"], user_id=row["user_id"])
