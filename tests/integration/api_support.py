@@ -83,6 +83,37 @@ async def get_widget(ctx: kith.Context, data: WidgetRef) -> dict[str, Any]:
     raise kith.not_found("widget", data.widget, "widget")
 
 
+class TimelineQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    widget: int | str
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=500)
+
+
+class TimelinePage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+@kith.command(
+    "widget.timeline",
+    input=TimelineQuery,
+    output=TimelinePage,
+    permission="widgets.read",
+    read_only=True,
+)
+async def widget_timeline(ctx: kith.Context, data: TimelineQuery) -> dict[str, Any]:
+    """What happened to a widget, newest first."""
+    SEEN.append(data.model_dump(exclude_unset=True))
+    items = [{"at": f"2026-01-0{d}", "what": "painted"} for d in range(9, 0, -1)]
+    start = int(data.cursor or 0)
+    more = start + data.limit < len(items)
+    return {
+        "items": items[start : start + data.limit],
+        "next_cursor": str(start + data.limit) if more else None,
+    }
+
+
 @kith.command("echo.shout", input=Shout, output=Shouted, permission="echo.write")
 async def shout(ctx: kith.Context, data: Shout) -> dict[str, Any]:
     """Shout a text back (a plugin's write command)."""
@@ -98,4 +129,4 @@ async def boom(ctx: kith.Context, data: Nothing) -> None:
 class WidgetPlugin:
     @kith.hookimpl
     def kith_commands(self) -> list[kith.CommandSpec]:
-        return [list_widgets, get_widget, shout, boom]
+        return [list_widgets, get_widget, widget_timeline, shout, boom]

@@ -279,6 +279,19 @@ async def test_a_plugins_entity_gets_list_routes_with_filters_and_cursor_pages(
     assert (await client.get(f"{API}/widgets/3", headers=admin_headers)).json()["color"] == "red"
 
 
+async def test_a_records_timeline_is_paged(client, admin_headers):
+    SEEN.clear()
+    r = await client.get(f"{API}/widgets/3/timeline", params={"limit": "4"}, headers=admin_headers)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["items"]) == 4 and r.json()["next_cursor"] == "4"
+    assert SEEN[-1] == {"widget": "3", "limit": 4}
+    assert f"{API}/widgets/3/timeline?limit=4&cursor=4" in r.headers["link"]
+    r = await client.get(
+        f"{API}/widgets/3/timeline", params={"limit": "500"}, headers=admin_headers
+    )
+    assert_problem(r, 400, "invalid_input", "limit")
+
+
 async def test_a_page_size_over_the_cap_is_refused(client, admin_headers):
     r = await client.get(f"{API}/widgets", params={"limit": "101"}, headers=admin_headers)
     body = assert_problem(r, 400, "invalid_input", "limit")
