@@ -35,6 +35,7 @@ STANDARD_VERBS = ("list", "get", "update", "archive", "restore", "timeline")
 # the command that creates a record, in order of preference (activity.log, custom_field.define)
 CREATE_VERBS = ("create", "log", "define")
 RESERVED_SEGMENTS = frozenset({"batch", "archive", "restore", "timeline", "commands"})
+RESERVED_PATHS = frozenset({"commands", "docs", "openapi.json"})
 
 
 def plural(entity: str) -> str:
@@ -75,7 +76,7 @@ def discover(kith: Kith) -> list[Resource]:
             by_entity.setdefault(entity, {})[verb] = spec
     resources: list[Resource] = []
     for entity, verbs in by_entity.items():
-        if "get" not in verbs and "list" not in verbs:
+        if ("get" not in verbs and "list" not in verbs) or plural(entity) in RESERVED_PATHS:
             continue
         res = Resource(entity=entity, path=plural(entity))
         for verb in STANDARD_VERBS:

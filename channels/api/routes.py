@@ -13,7 +13,7 @@ import logging
 import re
 import types
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +23,7 @@ from litestar import Request, Response, Router, route
 from litestar.datastructures import MultiDict
 from pydantic import BaseModel
 
-from .auth import PUBLIC, actor_of, make_guard, rate_limit_config
+from .auth import actor_of, make_guard, rate_limit_config
 from .problems import EXCEPTION_HANDLERS, problem_body, problem_response
 from .resources import PREFIX, Resource, discover
 from .settings import ApiSettings
@@ -450,9 +450,4 @@ def build_router(kith: Kith, settings: ApiSettings) -> Router:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[rate_limit_config(settings).middleware],
         request_max_body_size=settings.max_body_bytes,
-        opt={},
     )
-
-
-Handler = Callable[[Request[Any, Any, Any]], Awaitable[Response[bytes]]]
-__all__ = ["PUBLIC", "Api", "Operation", "build_router", "operations"]
