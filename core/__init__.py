@@ -24,6 +24,7 @@ from .jobs import JobSpec, job
 from .money import check_currency, to_major, to_minor
 from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
+from .search import SearchQuery, SearchSource
 from .settings import Settings
 from .tables import (
     Activity,
@@ -39,6 +40,7 @@ from .tables import (
     TeamMember,
     User,
 )
+from .timeline import TimelinePosition
 from .tokens import authenticate_token
 
 __version__ = "0.1.0"
@@ -73,12 +75,15 @@ __all__ = [
     "Organization",
     "Pipeline",
     "Ref",
+    "SearchQuery",
+    "SearchSource",
     "Settings",
     "Stage",
     "SystemClock",
     "Task",
     "Team",
     "TeamMember",
+    "TimelinePosition",
     "User",
     "__version__",
     "authenticate_token",

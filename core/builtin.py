@@ -19,6 +19,33 @@ def kith_tables() -> list[str]:
 
 @hookimpl(trylast=True)
 def kith_commands() -> list[CommandSpec]:
-    """Generic create/update/archive/restore/get for every entity, plus activity.log,
-    task.complete and the API token commands."""
-    return [*users.COMMANDS, *people.COMMANDS, *sales.COMMANDS, *work.COMMANDS, *TOKEN_COMMANDS]
+    """Generic create/update/archive/restore/get for every entity, plus activity.log and
+    task.complete; <entity>.list and <entity>.timeline; custom fields, tags, settings, find;
+    the API token commands."""
+    return [
+        *users.COMMANDS,
+        *people.COMMANDS,
+        *sales.COMMANDS,
+        *work.COMMANDS,
+        *data_commands(),
+        *TOKEN_COMMANDS,
+    ]
+
+
+def data_commands() -> list[CommandSpec]:
+    """Queries and data features (issue 4): generated per entity, plus their own commands."""
+    from . import custom_fields, search, stored_settings, tags
+    from .entities._common import entities
+    from .queries import list_command
+    from .timeline import timeline_command
+
+    specs: list[CommandSpec] = []
+    for entity in entities().values():
+        specs += [list_command(entity), timeline_command(entity)]
+    return [
+        *specs,
+        *custom_fields.COMMANDS,
+        *tags.COMMANDS,
+        *stored_settings.COMMANDS,
+        *search.COMMANDS,
+    ]

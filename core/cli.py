@@ -252,6 +252,61 @@ async def user_show(email: str) -> None:
     print_json(result)
 
 
+# ---- data: find, demo (core/search.py, core/demo.py) ------------------------------------------
+
+
+@main.command("find")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--as", "as_email", envvar="KITH_AS", help="Search as this user (their visibility).")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@async_command
+async def find_command(
+    text: tuple[str, ...], as_email: str | None, limit: int, as_json: bool
+) -> None:
+    """Find contacts, organizations, deals, leads, tickets (and plugins' records) by name,
+    email, title or subject. Without --as, searches as the operator (everything)."""
+    kith = load_kith()
+    async with kith:
+        actor = await actor_for(kith, as_email) if as_email else SYSTEM
+        result = await kith.run("find", {"q": " ".join(text), "limit": limit}, actor)
+    if as_json:
+        print_json(result)
+        return
+    if not result.items:
+        click.echo("Nothing found.")
+        return
+    for hit in result.items:
+        detail = f"  {hit.detail}" if hit.detail else ""
+        click.echo(f"{hit.entity:13} #{hit.id!s:<7} {hit.label}{detail}")
+
+
+@main.command("demo")
+@click.option("--seed", type=int, default=1842, show_default=True, help="Same seed, same data.")
+@async_command
+async def demo_command(seed: int) -> None:
+    """Fill the database with a realistic demo data set (users Ana, Ben, Chloé, Dev; pipelines,
+    organizations, contacts, deals, activities, tasks, tickets, custom fields, tags), made
+    through commands. Refused if the demo is loaded already."""
+    from .demo import DemoSize, load_demo
+
+    kith = load_kith()
+    size = DemoSize()
+    async with kith:
+        with click.progressbar(length=size.steps, label="Loading demo data") as bar:
+            result = await load_demo(kith, seed=seed, size=size, progress=bar.update)
+    total = sum(result.counts.values())
+    click.echo(f"Done: {total} commands run.")
+    for name, count in sorted(result.counts.items()):
+        click.echo(f"  {name:22} {count}")
+    click.echo(
+        "Sign in as " + ", ".join(u.email or "" for k, u in result.users.items() if k != "admin")
+    )
+    click.echo(
+        "Try: kith find lovelace   ·   kith call deal.list '{\"limit\": 5}' --as ben@kith.example"
+    )
+
+
 @main.group()
 def token() -> None:
     """Manage API tokens (REST API): create, list, revoke."""

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .context import Context
 
 Handler = Callable[["Context", Any], Awaitable[Any]]
+# Commands that act across entities and so have no noun (DESIGN: "find").
+VERBS_WITHOUT_NOUN = frozenset({"find"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def command(
             \"\"\"Move a deal to another stage of its pipeline.\"\"\"
     """
     check_permission_name(permission)
-    if "." not in name or name != name.strip().lower():
+    if ("." not in name and name not in VERBS_WITHOUT_NOUN) or name != name.strip().lower():
         raise ValueError(f"command name {name!r} must be lower-case '<noun>.<verb>'")
 
     def decorate(fn: Handler) -> CommandSpec:

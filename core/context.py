@@ -130,13 +130,17 @@ class Context:
         field: str | None = None,
         for_update: bool = False,
     ) -> dict[str, Any]:
-        """The row with ``record_id``; ``not_found`` names ``field``. With ``for_update``, an
-        archived record is refused (restore it first)."""
+        """The row with ``record_id``; ``not_found`` names ``field``, also when the actor may
+        not see it (record visibility). With ``for_update``, an archived record is refused
+        (restore it first)."""
+        from .visibility import can_see
+
         if not 0 < record_id <= MAX_ID:  # no such row; the database would refuse the number
             raise not_found(entity_name(table), record_id, field)
         row = await self.find_one(table, id=record_id)
         entity = entity_name(table)
-        if row is None:
+        # A record the actor may not see does not exist for them (core/visibility.py).
+        if row is None or not await can_see(self, entity, row):
             raise not_found(entity, record_id, field)
         if for_update and row.get("archived_at") is not None:
             raise KithError(

@@ -23,13 +23,18 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from random import Random
+
     from pydantic import BaseModel
 
     from .commands import CommandSpec
+    from .context import Context
     from .events import Event
     from .jobs import JobSpec
     from .permissions import Actor
     from .runtime import Kith
+    from .search import SearchSource
+    from .timeline import TimelinePosition
 
 PROJECT = "kith"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -189,6 +194,73 @@ def kith_jobs() -> list[JobSpec]:
     Slack) are at least once: send the job id as an idempotency key.
 
     :return: a list of :class:`kith.JobSpec`. A name registered by two plugins stops the start.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: search, timelines, demo data
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_search_sources() -> list[SearchSource]:
+    """Make your plugin's records findable with ``find`` (and ``kith find``, Slack's
+    ``/kith find``...).
+
+    Called on every ``find`` (**each**, **sync**; return a constant list). The core searches
+    contacts, organizations, deals, leads and tickets itself.
+
+    :return: a list of :class:`kith.SearchSource`. Declarative sources name a piccolo
+        ``table``, the text ``columns`` to match (every word typed must appear in one of them,
+        case-insensitive), the ``label`` column shown (and an optional ``detail``) and the
+        permission ``area`` whose ``read`` level an actor needs (default ``<entity>s``);
+        archived rows are skipped, and when ``visibility.<entity>`` is a known setting and
+        the table has that entity's owner column, visibility applies. Or set ``search`` to
+        ``async def search(ctx, query, limit)`` returning
+        ``[{"id", "label", "detail", "score"}]`` (``query.terms`` are the lower-cased words,
+        ``query.fts5`` / ``query.tsquery`` ready-made full-text expressions) and apply
+        visibility yourself from ``ctx.actor``. A failing source is logged and skipped.
+    """
+
+
+@hookspec
+async def kith_timeline_items(
+    ctx: Context, entity: str, record_id: int, before: TimelinePosition | None, limit: int
+) -> list[dict[str, Any]]:
+    """Add your items to a record's timeline (``<entity>.timeline``).
+
+    Called for every timeline page (**each**, **async allowed**), after the record was found
+    and the actor's visibility checked. Timelines are ordered newest first by
+    ``(at, kind, id)``.
+
+    :param ctx: the read-only context of the query (``ctx.actor``, ``ctx.fetch``...).
+    :param entity: the record's entity, e.g. ``"deal"``.
+    :param record_id: its id.
+    :param before: ``None`` for the first page, else where the previous page ended
+        (``before.at``, ``before.kind``, ``before.id``): return only items that sort
+        strictly before it.
+    :param limit: return at most this many items (more are ignored).
+    :return: a list of dicts, newest first: ``at`` (an aware datetime), ``kind`` (your kind,
+        e.g. ``"email"``), ``id`` (int or str, unique within your kind), ``summary`` (one
+        line), and optional ``actor``, ``user_id`` and ``data`` (a JSON-able dict). Return
+        ``[]`` for entities you know nothing about. A failing implementation is logged and
+        the timeline is shown without its items.
+    """
+
+
+@hookspec
+async def kith_demo_data(kith: Kith, users: dict[str, Actor], rng: Random) -> None:
+    """Add your plugin's part of the demo data set (``kith demo``).
+
+    Called once by ``kith demo`` after the core's records exist (**each**, **async
+    allowed**). Create records through commands (``await kith.run(name, payload, actor)``)
+    so they carry history and events like real ones.
+
+    :param kith: the running application.
+    :param users: the demo team as actors: ``admin``, ``ana`` (sales rep), ``ben`` (sales
+        manager), ``chloe`` (support agent), ``dev`` (ops).
+    :param rng: a seeded ``random.Random``: use it (not ``random``) so the demo is the same
+        every time.
     """
 
 

@@ -25,10 +25,12 @@ from .settings import PluginsFile
 
 if TYPE_CHECKING:
     from .commands import CommandSpec
+    from .context import Context
     from .events import Event
     from .jobs import JobSpec
     from .permissions import Actor
     from .runtime import Kith
+    from .search import SearchSource
 
 log = logging.getLogger("kith.plugins")
 
@@ -186,6 +188,40 @@ class Hooks:
             except Exception as exc:
                 failures.append((impl.plugin_name, f"{type(exc).__name__}: {exc}"))
         return failures
+
+    # ---- data: search, timelines, demo (core/search.py, core/timeline.py, core/demo.py) ----
+    def search_sources(self) -> list[SearchSource]:
+        sources: list[SearchSource] = []
+        for impl in self._impls("kith_search_sources"):
+            try:
+                sources.extend(self._call(impl, {}) or [])
+            except Exception:
+                log.exception("plugin %s failed in kith_search_sources", impl.plugin_name)
+        return sources
+
+    async def timeline_items(
+        self, ctx: Context, entity: str, record_id: int, before: Any, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """``(plugin, item)`` pairs; a failing plugin is logged and left out."""
+        kwargs = {
+            "ctx": ctx,
+            "entity": entity,
+            "record_id": record_id,
+            "before": before,
+            "limit": limit,
+        }
+        found: list[tuple[str, dict[str, Any]]] = []
+        for impl in self._impls("kith_timeline_items"):
+            try:
+                items = await await_me_maybe(self._call(impl, kwargs)) or []
+                found.extend((impl.plugin_name, dict(i)) for i in list(items)[:limit])
+            except Exception:
+                log.exception("plugin %s failed in kith_timeline_items", impl.plugin_name)
+        return found
+
+    async def demo_data(self, kith: Kith, users: dict[str, Actor], rng: Any) -> None:
+        for impl in self._impls("kith_demo_data"):
+            await await_me_maybe(self._call(impl, {"kith": kith, "users": users, "rng": rng}))
 
     async def startup(self, kith: Kith) -> None:
         for impl in self._impls("kith_startup"):

@@ -67,12 +67,20 @@ async def by_text(
     codec = ctx.kith.db.statements.codec(table)
     if column not in codec.column_set:
         raise ValueError(f"{codec.tablename} has no column {column}")
-    mark = ctx.kith.db.statements.placeholders(1)[0]
+    from .context import entity_name
+    from .db.params import Params
+    from .visibility import sql_condition
+
+    p = Params(ctx.kith.db.dialect)
+    mark = p(_like_pattern(text))
+    # Only records the actor may see are candidates (core/visibility.py).
+    visible = await sql_condition(ctx, entity_name(table), p)
     sql = (
         f"SELECT * FROM {quote(codec.tablename)} WHERE lower({quote(column)}) LIKE {mark} "  # noqa: S608
-        f'ESCAPE \'\\\' AND "archived_at" IS NULL ORDER BY "id" LIMIT {MAX_CANDIDATES * 4}'
+        f"ESCAPE '\\' AND \"archived_at\" IS NULL {'AND ' + visible if visible else ''} "
+        f'ORDER BY "id" LIMIT {MAX_CANDIDATES * 4}'
     )
-    rows = [codec.decode(r) for r in await ctx.fetch(sql, [_like_pattern(text)])]
+    rows = [codec.decode(r) for r in await ctx.fetch(sql, p.values)]
     if exact_first and len(rows) > 1:
         exact = [r for r in rows if str(r[column]).lower() == text.strip().lower()]
         if len(exact) == 1:

@@ -293,6 +293,17 @@ class Job(Table, tablename="jobs"):
     finished_at = _ts(null=True)
 
 
+class Setting(Table, tablename="settings"):
+    """Installation-wide settings people change at runtime (``setting.set``), e.g.
+    ``visibility.deal = own``. One row per key; the value is JSON."""
+
+    key = Varchar(length=200, unique=True)
+    value = JSON(default="null")
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+
+
 CORE_TABLES: list[type[Table]] = [
     User,
     Team,
@@ -313,6 +324,7 @@ CORE_TABLES: list[type[Table]] = [
     History,
     OutboxEvent,
     Job,
+    Setting,
 ]
 
 

@@ -58,6 +58,12 @@ class Record(BaseModel):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list, description="Tags on the record")
+    custom_flags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Custom values kept as they were but no longer valid (option removed, "
+        "field archived), with the reason",
+    )
 
 
 Prepare = Callable[[Context, Any, dict[str, Any] | None], Awaitable[dict[str, Any]]]
@@ -65,6 +71,7 @@ AfterWrite = Callable[
     [Context, dict[str, Any], Any, dict[str, Any] | None], Awaitable[dict[str, Any]]
 ]
 Present = Callable[[Context, dict[str, Any]], Awaitable[dict[str, Any]]]
+PresentMany = Callable[[Context, list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
 
 
 async def _plain(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
@@ -89,10 +96,36 @@ class Entity:
     write_level: str = "write"
     title: str = ""
     resolver: Callable[[Context, Any, str], Awaitable[dict[str, Any]]] | None = None
+    # Present a page of rows at once (lists): one query for all their extras, not one each.
+    present_many: PresentMany | None = None
 
     def __post_init__(self) -> None:
         register_entity(self.table, self.name)
         self.title = self.title or self.name
+        _ENTITIES[self.name] = self
+
+    async def present_rows(
+        self, ctx: Context, rows: list[dict[str, Any]], *, tags: bool = True
+    ) -> list[dict[str, Any]]:
+        """The output of ``rows``: the entity's own presentation, plus their tags and the
+        flags of custom values that are no longer valid."""
+        from ..custom_fields import annotate
+        from ..tags import attach_tags
+
+        if self.present_many is not None:
+            out = await self.present_many(ctx, rows)
+        else:
+            out = [await self.present(ctx, r) for r in rows]
+        out = [dict(r) for r in out]
+        if tags:  # lists fetch tags with the page (see kith.queries)
+            await attach_tags(ctx, self.name, out)
+        await annotate(ctx, self.name, out)
+        return out
+
+    async def present_one(
+        self, ctx: Context, row: dict[str, Any], *, tags: bool = True
+    ) -> dict[str, Any]:
+        return (await self.present_rows(ctx, [row], tags=tags))[0]
 
     async def resolve(
         self, ctx: Context, ref: Any, field: str | None = None, for_update: bool = False
@@ -115,6 +148,25 @@ class Entity:
             label=self.label,
             for_update=for_update,
         )
+
+
+_ENTITIES: dict[str, Entity] = {}
+
+
+def entities() -> dict[str, Entity]:
+    """Every core entity by name (``contact`` → its :class:`Entity`)."""
+    return _ENTITIES
+
+
+async def checked_custom(
+    ctx: Context, e: Entity, data: Any, values: dict[str, Any], existing: dict[str, Any] | None
+) -> None:
+    """Validate the custom values of a write (see :func:`kith.custom_fields.validate_custom`)."""
+    if "custom" not in values:
+        return
+    from ..custom_fields import validate_custom
+
+    values["custom"] = await validate_custom(ctx, e.name, getattr(data, "custom", None), existing)
 
 
 class RecordRef(Input):
@@ -143,10 +195,11 @@ def crud(entity: Entity, *, create: bool = True) -> list[CommandSpec]:
 
         async def create_record(ctx: Context, data: Any) -> Any:
             values = await e.prepare(ctx, data, None)
+            await checked_custom(ctx, e, data, values, None)
             row = await ctx.insert(e.table, values)
             if e.after_write:
                 await e.after_write(ctx, row, data, None)
-            out = await e.present(ctx, row)
+            out = await e.present_one(ctx, row, tags=False)
             ctx.emit(
                 f"{e.name}.created",
                 e.name,
@@ -167,13 +220,14 @@ def crud(entity: Entity, *, create: bool = True) -> list[CommandSpec]:
         async def update_record(ctx: Context, data: Any) -> Any:
             row = await e.resolve(ctx, getattr(data, e.name), for_update=True)
             values = await e.prepare(ctx, data, row)
+            await checked_custom(ctx, e, data, values, row)
             row, changes = await ctx.update(e.table, row, values, record_history=False)
             if e.after_write:
                 changes = {**changes, **(await e.after_write(ctx, row, data, row) or {})}
             if changes:
                 ctx.record_history(e.name, row["id"], "updated", changes)
                 ctx.emit(f"{e.name}.updated", e.name, row["id"], changes=changes)
-            return await e.present(ctx, row)
+            return await e.present_one(ctx, row)
 
         update_record.__doc__ = (
             f"Change fields of a {e.title}; fields left out keep their value. "
@@ -190,7 +244,7 @@ def crud(entity: Entity, *, create: bool = True) -> list[CommandSpec]:
         if row.get("archived_at") is None:
             row, _ = await ctx.update(e.table, row, {"archived_at": ctx.now()}, action="archived")
             ctx.emit(f"{e.name}.archived", e.name, row["id"])
-        return await e.present(ctx, row)
+        return await e.present_one(ctx, row)
 
     archive_record.__doc__ = f"Archive a {e.title} (soft delete: it can be restored)."
     specs.append(
@@ -209,7 +263,7 @@ def crud(entity: Entity, *, create: bool = True) -> list[CommandSpec]:
         if row.get("archived_at") is not None:
             row, _ = await ctx.update(e.table, row, {"archived_at": None}, action="restored")
             ctx.emit(f"{e.name}.restored", e.name, row["id"])
-        return await e.present(ctx, row)
+        return await e.present_one(ctx, row)
 
     restore_record.__doc__ = f"Restore an archived {e.title}."
     specs.append(
@@ -220,7 +274,7 @@ def crud(entity: Entity, *, create: bool = True) -> list[CommandSpec]:
 
     async def get_record(ctx: Context, data: Any) -> Any:
         row = await e.resolve(ctx, getattr(data, e.name))
-        return await e.present(ctx, row)
+        return await e.present_one(ctx, row)
 
     get_record.__doc__ = f"Show one {e.title}."
     specs.append(

@@ -11,6 +11,7 @@ from ..context import Context
 from ..errors import FieldError, KithError, invalid, not_found
 from ..refs import ambiguous, as_id, by_text
 from ..tables import Contact, ContactEmail, Organization
+from ..visibility import can_see
 from ._common import (
     Custom,
     Email,
@@ -98,7 +99,7 @@ async def resolve_organization(
         except ValueError:
             row = None
         if row is not None:
-            return row
+            return await ctx.get(Organization, row["id"], field=field)  # visibility applies
     rows = await by_text(ctx, Organization, "name", text)
     if len(rows) == 1:
         return rows[0]
@@ -225,8 +226,16 @@ async def _check_emails_free(ctx: Context, emails: list[str], contact_id: int | 
     for i, address in enumerate(emails):
         hit = await ctx.find_one(ContactEmail, email=address)
         if hit is not None and hit["contact_id"] != contact_id:
-            owner = await ctx.get(Contact, hit["contact_id"])
             field = "email" if i == 0 else f"emails.{i - 1}"
+            owner = await ctx.find_one(Contact, id=hit["contact_id"])
+            if owner is None or not await can_see(ctx, "contact", owner):
+                # Unique addresses reveal that the contact exists, but nothing more.
+                raise KithError(
+                    "conflict",
+                    f"{field}: {address} already belongs to another contact",
+                    [FieldError(field, "already belongs to another contact", "duplicate")],
+                    status=409,
+                )
             raise KithError(
                 "conflict",
                 f"{field}: {address} already belongs to {owner['name']} (contact #{owner['id']})",
@@ -329,6 +338,30 @@ async def _present_contact(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+async def _present_contacts(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A page of contacts with their addresses, in one query."""
+    ids = [r["id"] for r in rows]
+    by_contact: dict[int, list[dict[str, Any]]] = {}
+    if ids:
+        from ..db.params import Params
+
+        p = Params(ctx.kith.db.dialect)
+        codec = ctx.kith.db.statements.codec(ContactEmail)
+        found = await ctx.fetch(
+            f'SELECT * FROM "contact_emails" WHERE "contact_id" IN {p.many(ids)} ORDER BY "id"',  # noqa: S608
+            p.values,
+        )
+        for e in map(codec.decode, found):
+            by_contact.setdefault(e["contact_id"], []).append(
+                {
+                    "email": e["email"],
+                    "primary": bool(e["is_primary"]),
+                    "undeliverable": bool(e["undeliverable"]),
+                }
+            )
+    return [{**r, "emails": by_contact.get(r["id"], [])} for r in rows]
+
+
 CONTACT = Entity(
     name="contact",
     table=Contact,
@@ -339,6 +372,7 @@ CONTACT = Entity(
     prepare=_prepare_contact,
     after_write=_write_emails,
     present=_present_contact,
+    present_many=_present_contacts,
     resolver=resolve_contact,
 )
 

@@ -20,6 +20,7 @@ from ._common import (
     Name,
     Record,
     Ref,
+    checked_custom,
     crud,
     merge_custom,
     set_fields,
@@ -178,6 +179,7 @@ async def log_activity(ctx: Context, data: ActivityLog) -> dict[str, Any]:
     """Log a call, email, meeting or note on one or more records (contact, organization,
     deal, lead, ticket). Durations take seconds or '20m' / '1h30m'."""
     values = await _prepare_activity(ctx, data, None)
+    await checked_custom(ctx, ACTIVITY, data, values, None)
     row = await ctx.insert(Activity, values)
     ctx.emit(
         "activity.logged",

@@ -24,7 +24,7 @@ class User(Table, tablename="users", schema=None):
     )
 
 
-ID = "2026-11-22T22:19:20:043562"
+ID = "2026-11-22T23:20:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "api tokens and idempotency keys"
 
