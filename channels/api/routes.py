@@ -31,7 +31,7 @@ from .settings import ApiSettings
 log = logging.getLogger("kith.api")
 
 JSON_MEDIA = "application/json"
-FILTER_KEY = re.compile(r"^filter\[([^\[\]]{1,100})\]$")
+FILTER_KEY = re.compile(r"^filter\[([^\[\]]{1,100})\](?:\[([a-z_]{1,20})\])?$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
@@ -210,7 +210,15 @@ class Api:
             values = [str(v) for v in query.getall(key)]
             m = FILTER_KEY.match(key)
             if m and "filter" in fields:
-                filters[m.group(1)] = values[0] if len(values) == 1 else values
+                value: Any = values[0] if len(values) == 1 else values
+                field_name, operator = m.group(1), m.group(2)
+                if operator is None:
+                    filters[field_name] = value
+                else:  # filter[created_at][gte]=2026-01-01 → {"created_at": {"gte": ...}}
+                    ops = filters.setdefault(field_name, {})
+                    if not isinstance(ops, dict):
+                        raise bad(key, "mixes a value and operators for one field", "invalid")
+                    ops[operator] = value
                 continue
             if key == skip or key not in fields:
                 raise bad(key, f"is not a parameter of {spec.name}", "unknown_field", spec.name)
