@@ -47,6 +47,7 @@ from .tables import (
     User,
 )
 from .timeline import TimelinePosition
+from .tokens import authenticate_token
 
 __version__ = "0.1.0"
 
@@ -94,6 +95,7 @@ __all__ = [
     "TimelinePosition",
     "User",
     "__version__",
+    "authenticate_token",
     "check_currency",
     "command",
     "commands_in",

@@ -9,6 +9,7 @@ from .commands import CommandSpec
 from .entities import people, sales, users, work
 from .hookspecs import hookimpl
 from .jobs import JobSpec
+from .tokens import COMMANDS as TOKEN_COMMANDS
 
 
 @hookimpl(trylast=True)
@@ -24,6 +25,7 @@ def kith_commands() -> list[CommandSpec]:
     job administration."""
     from . import job_commands
 
+    the API token commands."""
     return [
         *users.COMMANDS,
         *people.COMMANDS,
@@ -31,6 +33,7 @@ def kith_commands() -> list[CommandSpec]:
         *work.COMMANDS,
         *data_commands(),
         *job_commands.COMMANDS,
+        *TOKEN_COMMANDS,
     ]
 
 

@@ -328,6 +328,78 @@ from .cli_jobs import jobs, worker  # noqa: E402  (they use the helpers above)
 
 main.add_command(jobs)
 main.add_command(worker)
+@main.group()
+def token() -> None:
+    """Manage API tokens (REST API): create, list, revoke."""
+
+
+@token.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for.")
+@click.option("--expires", default=None, help="30d, 12h, 90m, a date (2027-01-31) or a datetime.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="read, write or a command pattern (contact.*); repeat it or separate with commas. "
+    "Without a scope the token may do all the user's role allows.",
+)
+@async_command
+async def token_create(email: str, name: str, expires: str | None, scopes: tuple[str, ...]) -> None:
+    """Create an API token acting as the user EMAIL; prints the token once."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run(
+            "token.create",
+            {"user": email, "name": name, "expires": expires, "scopes": ",".join(scopes)},
+            SYSTEM,
+        )
+        await kith.drain()
+    narrowed = f", scopes {', '.join(result.scopes)}" if result.scopes else ""
+    until = f", expires {result.expires_at.isoformat()}" if result.expires_at else ""
+    click.echo(f"Token #{result.id} for {result.user_email}{narrowed}{until}.", err=True)
+    click.echo("It is shown only now; send it as 'Authorization: Bearer <token>'.", err=True)
+    click.echo(result.token)
+
+
+@token.command("list")
+@click.argument("email", required=False)
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked tokens.")
+@async_command
+async def token_list(email: str | None, include_revoked: bool) -> None:
+    """List API tokens (of EMAIL, or everyone's)."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run(
+            "token.list", {"user": email, "include_revoked": include_revoked}, SYSTEM
+        )
+    now = kith.clock.now()
+    for t in result.items:
+        state = (
+            "revoked"
+            if t.revoked_at
+            else "expired"
+            if t.expires_at and t.expires_at <= now
+            else "active"
+        )
+        until = t.expires_at.date().isoformat() if t.expires_at else "never"
+        click.echo(
+            f"#{t.id:<5} {t.prefix}…  {t.user_email:30} {state:8} expires {until:10} "
+            f"scopes {','.join(t.scopes) or '(role)'}  {t.name}"
+        )
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int, metavar="ID")
+@async_command
+async def token_revoke(token_id: int) -> None:
+    """Revoke the API token with this id (see kith token list)."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run("token.revoke", {"token": token_id}, SYSTEM)
+        await kith.drain()
+    click.echo(f"Token #{result.id} of {result.user_email} is revoked.")
+
 
 if __name__ == "__main__":
     main()

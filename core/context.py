@@ -33,6 +33,7 @@ current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar
 )
 
 _ENTITY_NAMES: dict[type[Table], str] = {}
+MAX_ID = 2**31 - 1  # ids are 32-bit serials on PostgreSQL
 
 
 def register_entity(table: type[Table], name: str) -> None:
@@ -134,6 +135,8 @@ class Context:
         (restore it first)."""
         from .visibility import can_see
 
+        if not 0 < record_id <= MAX_ID:  # no such row; the database would refuse the number
+            raise not_found(entity_name(table), record_id, field)
         row = await self.find_one(table, id=record_id)
         entity = entity_name(table)
         # A record the actor may not see does not exist for them (core/visibility.py).

@@ -274,3 +274,29 @@ async def kith_demo_data(kith: Kith, users: dict[str, Actor], rng: Random) -> No
     :param rng: a seeded ``random.Random``: use it (not ``random``) so the demo is the same
         every time.
     """
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP: routes
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_routes(kith: Kith) -> list[Any]:
+    """Add HTTP routes to the web app served by ``kith run``.
+
+    Called once when the web app is built by ``kith.web.create_app`` (**each**, **sync**),
+    after every command is registered and before Kith has started (do not touch the database
+    here; do it in your handlers, at request time). The built-in REST API channel
+    (``kith.channels.api``, listed in the bundled plugins as ``api``) mounts ``/api/v1`` this
+    way, exactly as a third-party plugin mounts its own pages or webhooks.
+
+    Handlers change data only through commands (``await kith.run(name, payload, actor)``),
+    so validation, permissions, history and events stay in one place. Give your routes your
+    own path prefix (``/plugins/<your name>/…``); a path taken twice stops the start.
+
+    :param kith: the application (``kith.registry`` lists the commands, ``kith.run`` runs
+        one, ``kith.plugin_settings(name)`` reads settings).
+    :return: a list of litestar route handlers, controllers or routers (each may carry its
+        own guards, middleware, exception handlers and request body limit).
+    """

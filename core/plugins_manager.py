@@ -40,6 +40,9 @@ BUNDLED_PLUGINS: dict[str, str] = {
     "sales": "kith.plugins.sales.plugin",
     "service": "kith.plugins.service.plugin",
 }
+# built-in channels, registered like bundled plugins (``[plugins.api] enabled = false`` turns
+# the REST API off)
+BUNDLED_PLUGINS["api"] = "kith.channels.api.plugin"
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -151,6 +154,13 @@ class Hooks:
         for impl in self._impls("kith_jobs"):
             for spec in self._call(impl, {}) or []:
                 found.append((impl.plugin_name, spec))
+        return found
+
+    def routes(self) -> list[Any]:
+        """Every plugin's litestar route handlers (``kith_routes``), in load order."""
+        found: list[Any] = []
+        for impl in self._impls("kith_routes"):
+            found.extend(self._call(impl, {"kith": self.kith}) or [])
         return found
 
     async def validate(self, command: str, data: BaseModel, actor: Actor) -> BaseModel:

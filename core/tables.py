@@ -326,3 +326,36 @@ CORE_TABLES: list[type[Table]] = [
     Job,
     Setting,
 ]
+
+
+# ---- API tokens and idempotency keys (REST API, MCP) ---------------------------------------------
+
+
+class ApiToken(Table, tablename="api_tokens"):
+    """A bearer token for the REST API (and MCP): bound to a user, optionally narrowed by
+    scopes. Only the SHA-256 of the token is stored; the token itself is shown once."""
+
+    user_id = _ref(User, null=False)
+    name = Varchar(length=200, default="")
+    token_hash = Varchar(length=64, unique=True)
+    prefix = Varchar(length=16, default="")
+    scopes = JSON(default="[]")
+    expires_at = _ts(null=True)
+    revoked_at = _ts(null=True)
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+
+
+class IdempotencyKey(Table, tablename="idempotency_keys"):
+    """A command run under a client's idempotency key: claimed in the command's own
+    transaction (unique key), holding the result a retry gets back."""
+
+    key = Varchar(length=300, unique=True)
+    command = Varchar(length=100)
+    fingerprint = Varchar(length=64)
+    response = JSON(null=True, default=None)
+    created_at = _ts()
+
+
+CORE_TABLES += [ApiToken, IdempotencyKey]
