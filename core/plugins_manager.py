@@ -79,6 +79,9 @@ def load_plugin_manager(
         loaded.append(LoadedPlugin(name, module, source, version, hooks))
 
     register("core", builtin, "core")
+    from .dataio import plugin as dataio_plugin  # import, export, duplicates, merge, backup
+
+    register("core.dataio", dataio_plugin, "core")
     for name, module_path in BUNDLED_PLUGINS.items():
         if plugins_file.is_enabled(name):
             register(name, importlib.import_module(module_path), "bundled")

@@ -33,6 +33,12 @@ class Settings(BaseModel):
     trace_plugins: bool = False
     sqlite_readers: int = Field(2, ge=1, le=16)
     pg_pool_max: int = Field(10, ge=1, le=200)
+    # data in and out (docs/data-io.md)
+    import_max_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest CSV import")
+    import_batch_rows: int = Field(500, ge=1, le=50_000, description="Rows per transaction")
+    import_record_events: bool = Field(False, description="Per-record events during imports")
+    import_dir: str = Field("imports", description="Where uploaded CSVs and rejects files go")
+    backup_dir: str = Field("backups", description="Where backup.create writes backups")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,0 +1,24 @@
+"""The data-io part of the core, registered as a plugin named ``core.dataio``.
+
+Like :mod:`kith.builtin`, it uses only hooks: its commands, its jobs, and the references to
+core records that a merge moves (``kith_merge_references``).
+"""
+
+from __future__ import annotations
+
+from ..commands import CommandSpec
+from ..hookspecs import hookimpl
+from ..jobs import JobSpec
+from . import import_commands
+
+
+@hookimpl(trylast=True)
+def kith_commands() -> list[CommandSpec]:
+    """import.*, export.run, duplicates.*, <entity>.merge/unmerge, backup.create."""
+    return [*import_commands.COMMANDS]
+
+
+@hookimpl(trylast=True)
+def kith_jobs() -> list[JobSpec]:
+    """import.batch (one batch of a background import) and duplicates.scan (nightly)."""
+    return [*import_commands.JOBS]
