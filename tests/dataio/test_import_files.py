@@ -30,7 +30,7 @@ async def test_a_windows_1252_outlook_export_lands_with_its_accents(
         "François Müller",
         "Ana Price",
     ]
-    assert contacts[1]["title"] == "“Head” of Sales – EMEA"
+    assert contacts[1]["title"] == "\u201cHead\u201d of Sales \u2013 EMEA"
     assert contacts[4]["title"] == "Budget € owner"
     orgs = {o["name"] for o in await rows(kith_app, 'SELECT "name" FROM "organizations"')}
     assert orgs == {"Société Générale", "Café Ñandú", "Ærø Øl", "Müller & Söhne, GmbH", "Initech"}
