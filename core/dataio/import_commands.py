@@ -182,7 +182,9 @@ async def check_import(ctx: Context, data: ImportCheck) -> dict[str, Any]:
     rejected, and why), without writing anything."""
     path = source_path(ctx, data)
     plan = await plan_import(ctx.kith, data.entity, path, data.options())
-    actor = import_actor(_user(ctx), path.name)
+    if data.content is not None:
+        plan.name = Path(data.file_name).name or "upload.csv"
+    actor = import_actor(_user(ctx), plan.name)
     result = await dry_run(ctx.kith, actor, plan, limit=data.limit)
     if data.content is not None:
         path.unlink(missing_ok=True)
@@ -208,7 +210,9 @@ async def start_import(ctx: Context, data: ImportInput) -> dict[str, Any]:
     background in batches; follow it with import.status."""
     path = source_path(ctx, data)
     plan = await plan_import(ctx.kith, data.entity, path, data.options())
-    actor = import_actor(_user(ctx), path.name)
+    if data.content is not None:
+        plan.name = Path(data.file_name).name or "upload.csv"
+    actor = import_actor(_user(ctx), plan.name)
     run = await ctx.insert(ImportRun, run_values(plan, actor), record_history=False)
     await ctx.schedule("import.batch", {"run": run["id"]}, key=f"import:{run['id']}")
     ctx.emit(

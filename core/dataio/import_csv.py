@@ -275,7 +275,7 @@ def run_values(plan: ImportPlan, actor: Actor) -> dict[str, Any]:
     """The ``import_runs`` row of a new import of ``plan``."""
     return {
         "entity": plan.target.entity,
-        "file_name": plan.info.path.name[:255],
+        "file_name": plan.name[:255],
         "path": str(plan.info.path.resolve()),
         "file_size": plan.info.size,
         "file_sha256": plan.info.sha256,

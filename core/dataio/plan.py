@@ -7,6 +7,7 @@ the file exactly as it read the beginning (:meth:`ImportPlan.from_run`).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,10 @@ class ImportPlan:
     currency: str | None
     create_organizations: bool
     notes: list[str] = field(default_factory=list)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.info.path.name
 
     @property
     def columns(self) -> dict[str, str]:
@@ -80,7 +85,7 @@ class ImportPlan:
         mapped = set(self.mapping)
         return {
             "entity": self.target.plural,
-            "file": self.info.path.name,
+            "file": self.name,
             "encoding": self.info.encoding_label,
             "delimiter": {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(
                 self.info.delimiter, self.info.delimiter
@@ -122,6 +127,7 @@ class ImportPlan:
             currency=opts.get("currency"),
             create_organizations=bool(opts.get("create_organizations", True)),
             notes=list(opts.get("notes", [])),
+            name=run["file_name"],
         )
 
 
@@ -208,7 +214,8 @@ async def plan_import(kith: Kith, entity: str, path: Path, opts: ImportOptions) 
             [FieldError("date_order", "choose dmy or mdy")],
         )
     currency = check_currency(opts.currency) if opts.currency else None
-    info = inspect_csv(
+    info = await asyncio.to_thread(
+        inspect_csv,
         path,
         max_bytes=kith.settings.import_max_bytes,
         work_dir=Path(kith.settings.import_dir),
@@ -240,7 +247,7 @@ async def plan_import(kith: Kith, entity: str, path: Path, opts: ImportOptions) 
     )
     _check_key_column(plan)
     if opts.date_order is None:
-        plan.date_order, note = _sample_date_order(plan)
+        plan.date_order, note = await asyncio.to_thread(_sample_date_order, plan)
         if note:
             plan.notes.append(note)
     if key == "id" and "external_id" in plan.columns:
