@@ -9,13 +9,13 @@ from __future__ import annotations
 from ..commands import CommandSpec
 from ..hookspecs import hookimpl
 from ..jobs import JobSpec
-from . import import_commands
+from . import export, import_commands
 
 
 @hookimpl(trylast=True)
 def kith_commands() -> list[CommandSpec]:
     """import.*, export.run, duplicates.*, <entity>.merge/unmerge, backup.create."""
-    return [*import_commands.COMMANDS]
+    return [*import_commands.COMMANDS, *export.COMMANDS]
 
 
 @hookimpl(trylast=True)
