@@ -11,6 +11,7 @@ from typing import Any
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
+from .dataio.merge_refs import MergeReference
 from .errors import FieldError, KithError, forbidden, invalid, not_found
 from .events import Event
 from .hookspecs import hookimpl, hookspec
@@ -41,6 +42,7 @@ __all__ = [
     "JobSpec",
     "Kith",
     "KithError",
+    "MergeReference",
     "Settings",
     "SystemClock",
     "__version__",

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Serial, Timestamptz
 from pydantic import BaseModel, Field
 
 from ..commands import CommandSpec, command
@@ -31,7 +30,7 @@ from ..errors import FieldError, KithError
 from ..permissions import Actor
 from ..tables import ContactEmail
 from .plan import custom_defs
-from .values import parse_bool
+from .sql import bind, typed
 
 if TYPE_CHECKING:
     from ..runtime import Kith
@@ -75,7 +74,7 @@ def _filter_sql(
             conditions.append(f"{quote(column)} IS NULL")
             continue
         try:
-            value = _typed(entity.table, column, value)
+            value = typed(entity.table, column, value)
         except ValueError as exc:
             raise KithError(
                 "invalid_input",
@@ -87,43 +86,15 @@ def _filter_sql(
     return conditions, params
 
 
-def _typed(table: Any, column: str, value: Any) -> Any:
-    """A filter's text as the column's type (ids, numbers, dates, yes/no)."""
-    col = table._meta.get_column_by_name(column)
-    text = str(value).strip()
-    if isinstance(col, Integer | BigInt | Serial | ForeignKey):
-        try:
-            return int(text.lstrip("#"))
-        except ValueError:
-            raise ValueError(f"takes a whole number or an id, not {text!r}") from None
-    if isinstance(col, Boolean):
-        return parse_bool(text)
-    if isinstance(col, Timestamptz):
-        return datetime.fromisoformat(text)
-    if isinstance(col, Date):
-        return date.fromisoformat(text)
-    return value
-
-
 async def _page(
     kith: Kith, entity: Entity, conditions: list[str], params: list[Any], after: int
 ) -> list[dict[str, Any]]:
     st = kith.db.statements
     where = " AND ".join([*conditions, '"id" > ?'])
     sql = f'SELECT * FROM {quote(entity.table._meta.tablename)} WHERE {where} ORDER BY "id" LIMIT ?'  # noqa: S608
-    marks = iter(st.placeholders(len(params) + 2))
-    sql = "".join(next(marks) if part == "?" else part for part in _split_marks(sql))
+    sql = bind(st, sql)
     codec = st.codec(entity.table)
     return [codec.decode(r) for r in await kith.db.fetch(sql, [*params, after, PAGE])]
-
-
-def _split_marks(sql: str) -> list[str]:
-    parts: list[str] = []
-    for i, chunk in enumerate(sql.split("?")):
-        if i:
-            parts.append("?")
-        parts.append(chunk)
-    return parts
 
 
 async def _present(ctx: Context, entity: Entity, rows: list[dict[str, Any]]) -> list[dict]:

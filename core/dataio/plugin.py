@@ -9,13 +9,14 @@ from __future__ import annotations
 from ..commands import CommandSpec
 from ..hookspecs import hookimpl
 from ..jobs import JobSpec
-from . import export, import_commands
+from . import export, import_commands, merge
+from .merge_refs import kith_merge_references  # noqa: F401 - the core's references
 
 
 @hookimpl(trylast=True)
 def kith_commands() -> list[CommandSpec]:
     """import.*, export.run, duplicates.*, <entity>.merge/unmerge, backup.create."""
-    return [*import_commands.COMMANDS, *export.COMMANDS]
+    return [*import_commands.COMMANDS, *export.COMMANDS, *merge.COMMANDS]
 
 
 @hookimpl(trylast=True)
