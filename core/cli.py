@@ -252,5 +252,11 @@ async def user_show(email: str) -> None:
     print_json(result)
 
 
+# ---- data in, out, clean and safe (kith import / export / duplicates / backup / restore) -----
+from .dataio.cli import register as _register_dataio  # noqa: E402
+
+_register_dataio(main)
+
+
 if __name__ == "__main__":
     main()

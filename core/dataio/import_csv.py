@@ -237,6 +237,7 @@ async def process_rows(
     keyed = [p for p in parsed if isinstance(p, ParsedRow)]
     await tx.execute("SAVEPOINT kith_batch")
     mark = _mark(ctx)
+    seen_before = dict(seen) if seen is not None else None
     keymap = await writer.prefetch(ctx, keyed)
     try:
         outcomes = await _apply_all(ctx, writer, parsed, keymap, seen, record_events, False)
@@ -244,6 +245,9 @@ async def process_rows(
         await tx.execute("ROLLBACK TO SAVEPOINT kith_batch")
         _reset(ctx, mark)
         writer.organizations.clear()
+        if seen is not None and seen_before is not None:
+            seen.clear()
+            seen.update(seen_before)
         keymap = await writer.prefetch(ctx, keyed)
         outcomes = await _apply_all(ctx, writer, parsed, keymap, seen, record_events, True)
     await tx.execute("RELEASE SAVEPOINT kith_batch")
@@ -292,11 +296,19 @@ def run_values(plan: ImportPlan, actor: Actor) -> dict[str, Any]:
     }
 
 
-async def create_run(kith: Kith, actor: Actor, plan: ImportPlan) -> dict[str, Any]:
-    """Record a new import (status running, at the first data row)."""
+async def create_run(
+    kith: Kith, actor: Actor, plan: ImportPlan, *, schedule: bool = False
+) -> dict[str, Any]:
+    """Record a new import (status running, at the first data row); with ``schedule``, its
+    first batch is scheduled as a job in the same transaction."""
     async with kith.db.transaction() as tx:
         ctx = Context(kith, actor, BATCH_SPEC, tx)
         row = await ctx.insert(ImportRun, run_values(plan, actor), record_history=False)
+        if schedule:
+            await ctx.schedule("import.batch", {"run": row["id"]}, key=f"import:{row['id']}")
+        ctx.flush()
+    if schedule:
+        kith.jobs.wake()
     return row
 
 

@@ -90,6 +90,13 @@ async def test_a_dry_run_reports_each_row_and_writes_nothing(kith_app, admin, cs
     assert {t: await count_rows(kith_app, t) for t in before} == before
 
 
+async def test_a_dry_run_counts_what_the_import_then_does(kith_app, admin, csv_file):
+    path = csv_file("contacts_mixed.csv")
+    report = await check_now(kith_app, admin, "contacts", path)
+    run = await import_now(kith_app, admin, "contacts", path)
+    assert report.counts() == {k: run[k] for k in ("created", "updated", "skipped", "rejected")}
+
+
 async def test_a_dry_run_across_batches_knows_which_rows_create_what(kith_app, admin, csv_file):
     kith_app.settings.import_batch_rows = 2
     path = csv_file(
