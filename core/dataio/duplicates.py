@@ -82,13 +82,24 @@ def registrable(domain: str | None) -> str | None:
     return ".".join(labels[-take:])
 
 
-def name_similarity(a: str, b: str) -> float:
-    """0-100: edit similarity of the sorted-token names; ``j roe`` ~ ``jane roe`` scores 90."""
+def has_initial(key: str) -> bool:
+    return any(len(t) == 1 for t in key.split())
+
+
+def name_similarity(a: str, b: str, initials: bool | None = None) -> float:
+    """0-100: edit similarity of the sorted-token names; ``j roe`` ~ ``jane roe`` scores 90.
+    ``initials``: whether either name has a one-letter token (computed when not given)."""
     if not a or not b:
         return 0.0
     score = fuzz.ratio(a, b)
+    if score >= 90:
+        return score
+    if initials is None:
+        initials = has_initial(a) or has_initial(b)
+    if not initials:
+        return score
     ta, tb = a.split(), b.split()
-    if score < 90 and len(ta) == len(tb) > 1:
+    if len(ta) == len(tb) > 1:
         rest_a = sorted(t for t in ta if t not in tb)
         rest_b = sorted(t for t in tb if t not in ta)
         if len(rest_a) == len(rest_b) < len(ta) and all(
@@ -138,6 +149,14 @@ class Person:
     phone: str | None
     organization_id: int | None
     emails: list[str]
+    initials: bool = False
+
+    def __post_init__(self) -> None:
+        self.initials = has_initial(self.key)
+
+
+def _similar(x: Person, y: Person) -> float:
+    return name_similarity(x.key, y.key, x.initials or y.initials)
 
 
 def _name_signal(pairs: Pairs, x: Person, y: Person, similarity: float) -> None:
@@ -186,7 +205,7 @@ def contact_pairs(people: list[Person], only: int | None = None) -> Pairs:
         ):
             other = people[index]
             if other.id != only:
-                _name_signal(pairs, me, other, name_similarity(me.key, other.key))
+                _name_signal(pairs, me, other, _similar(me, other))
         return pairs
     _group(pairs, by_email, "same e-mail address ({key})", 95)
     _group(pairs, by_phone, "same phone number", 80)
@@ -194,7 +213,7 @@ def contact_pairs(people: list[Person], only: int | None = None) -> Pairs:
         ranked = sorted((p for p in people if p.key), key=order)
         for i, x in enumerate(ranked):
             for y in ranked[i + 1 : i + 1 + WINDOW]:
-                _name_signal(pairs, x, y, name_similarity(x.key, y.key))
+                _name_signal(pairs, x, y, _similar(x, y))
     by_org: dict[int, list[Person]] = defaultdict(list)
     for p in people:
         if p.organization_id and p.key:
@@ -208,7 +227,7 @@ def contact_pairs(people: list[Person], only: int | None = None) -> Pairs:
                 x.key, keys[i + 1 :], scorer=fuzz.ratio, score_cutoff=60, limit=None
             ):
                 y = members[i + 1 + j]
-                _name_signal(pairs, x, y, name_similarity(x.key, y.key))
+                _name_signal(pairs, x, y, _similar(x, y))
     return pairs
 
 

@@ -32,6 +32,7 @@ from ..db.statements import Statements
 from ..errors import KithError
 from ..permissions import Actor
 from ..tables import ImportReject, ImportRun, User
+from .inline import inline
 from .plan import KEY_COLUMNS, ImportPlan, custom_defs
 from .rows import AMBIGUOUS, Outcome, ParsedRow, RowError, RowWriter
 
@@ -383,7 +384,7 @@ async def run_batch(kith: Kith, run_id: int, parent: Context | None = None) -> B
     actor = await run_actor(kith, run)
     plan = ImportPlan.from_run(run, await custom_defs(kith, run["entity"]))
     if parent is not None:
-        ctx = Context(kith, actor, BATCH_SPEC, parent.tx, parent)
+        ctx = Context(kith, actor, BATCH_SPEC, inline(parent.tx), parent)
         token = current_context.set(ctx)
         try:
             run = await ctx.get(ImportRun, run_id)
@@ -391,7 +392,7 @@ async def run_batch(kith: Kith, run_id: int, parent: Context | None = None) -> B
         finally:
             current_context.reset(token)
     async with kith.db.transaction() as tx:
-        ctx = Context(kith, actor, BATCH_SPEC, tx)
+        ctx = Context(kith, actor, BATCH_SPEC, inline(tx))
         token = current_context.set(ctx)
         try:
             run = await ctx.get(ImportRun, run_id)
@@ -490,7 +491,7 @@ async def dry_run(
         row += len(rows)
         try:
             async with kith.db.transaction() as tx:
-                ctx = Context(kith, actor, BATCH_SPEC, tx)
+                ctx = Context(kith, actor, BATCH_SPEC, inline(tx))
                 token = current_context.set(ctx)
                 try:
                     outcomes.extend(await process_rows(ctx, writer, rows, seen=seen))

@@ -47,6 +47,19 @@ LIFECYCLE = {
     "other": "other",
 }
 AMBIGUOUS = -1
+# Plain ASCII addresses are only lower-cased (what the full validator's normalisation gives
+# them too); anything else goes through it. The command validates every address it stores.
+PLAIN_EMAIL = re.compile(
+    r"^[a-z0-9_%+'-]+(?:\.[a-z0-9_%+'-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+
+
+def email_key(text: str) -> str:
+    """The address as Kith stores it (lower case, normalised)."""
+    s = text.strip().lower()
+    if len(s) <= 254 and len(s.partition("@")[0]) <= 64 and PLAIN_EMAIL.match(s):
+        return s
+    return _email(text)
 
 
 class RowError(Exception):
@@ -116,10 +129,10 @@ class RowWriter:
             return text
         if kind == "email":
             addresses = split_list(text)
-            values.setdefault("_more_emails", []).extend(_email(a) for a in addresses[1:])
-            return _email(addresses[0])
+            values.setdefault("_more_emails", []).extend(email_key(a) for a in addresses[1:])
+            return email_key(addresses[0])
         if kind == "emails":
-            return [_email(a) for a in split_list(text)]
+            return [email_key(a) for a in split_list(text)]
         if kind == "date":
             return parse_date(text, self.plan.date_order)
         if kind == "money":
@@ -308,6 +321,8 @@ class RowWriter:
                 payload.pop("email", None)
                 payload.pop("emails", None)
                 added = [a for a in [values.get("email"), *more] if a]
+                if self.plan.key == "email" and added == [values.get("email")]:
+                    added = []  # the address the row was matched on: the contact has it
                 if added:
                     payload["add_emails"] = list(dict.fromkeys(added))
         return payload, notes
