@@ -329,7 +329,8 @@ async def baseline_postgres(url: str, path: Path) -> float:
                     cid = await conn.fetchval(
                         'INSERT INTO "contacts" ("name", "email", "phone", "title", '
                         '"lifecycle_stage", "consent", "custom", "created_at", "updated_at") '
-                        "VALUES ($1, $2, $3, $4, 'subscriber', '{}', '{}', $5, $5) RETURNING \"id\"",
+                        "VALUES ($1, $2, $3, $4, 'subscriber', '{}', '{}', $5, $5) "
+                        'RETURNING "id"',
                         name,
                         email,
                         phone,
@@ -490,7 +491,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     for r in results:
         print(
             f"| {r.backend} | {r.rows} | {r.import_s:.1f} | {r.rows_per_s:,.0f} | "
-            f"{r.baseline_s:.2f} | {r.ratio:.1f}× | {r.contacts} | {r.duplicates_s:.1f} | "
+            f"{r.baseline_s:.2f} | {r.ratio:.1f}x | {r.contacts} | {r.duplicates_s:.1f} | "
             f"{r.found}/{r.planted} |"
         )
     return results
