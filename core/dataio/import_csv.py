@@ -167,6 +167,12 @@ async def _apply(
                 parsed.row, "updated", None, "; ".join([*notes, note] if note else notes)
             )
         return Outcome(parsed.row, "created", record_id, "; ".join(filter(None, [*notes, note])))
+    if writer.unchanged(payload, existing):
+        note = await writer.link_external_id(ctx, values, existing)
+        return Outcome(
+            parsed.row, "skipped", existing, "; ".join(filter(None, ["no changes", *notes, note]))
+        )
+    writer.current.pop(existing, None)
     before = len(ctx.root._history_rows)
     await ctx.run(writer.target.update_command, payload)
     changed = [

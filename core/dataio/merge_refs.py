@@ -36,8 +36,9 @@ class MergeReference:
 
     def __post_init__(self) -> None:
         meta = self.table._meta
+        known = {c._meta.db_column_name for c in meta.columns}
         for name in (self.column, self.entity_column, *self.unique_with):
-            if name is not None and meta.get_column_by_name(name) is None:
+            if name is not None and name not in known:
                 raise ValueError(f"MergeReference: {meta.tablename} has no column {name!r}")
 
     @property

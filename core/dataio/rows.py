@@ -121,6 +121,7 @@ class RowWriter:
         self.target = plan.target
         self.columns = plan.columns
         self.organizations: dict[str, int] = {}
+        self.current: dict[int, dict[str, Any]] = {}
 
     # ---- reading cells -------------------------------------------------------------------------
     def _read(self, spec: FieldSpec, text: str, values: dict[str, Any]) -> Any:
@@ -240,7 +241,40 @@ class RowWriter:
         out: dict[Any, int] = {}
         for r in found:
             out[r["k"]] = AMBIGUOUS if r["k"] in out else r["id"]
+        ids = sorted({i for i in out.values() if i != AMBIGUOUS})
+        self.current = {}
+        if ids:
+            table = self.target.table
+            codec = st.codec(table)
+            marks = ", ".join(st.placeholders(len(ids)))
+            sql = f'SELECT * FROM {quote(table._meta.tablename)} WHERE "id" IN ({marks})'  # noqa: S608
+            self.current = {r["id"]: codec.decode(r) for r in await ctx.fetch(sql, ids)}
         return out
+
+    def unchanged(self, payload: dict[str, Any], record_id: int) -> bool:
+        """Whether an update ``payload`` would change nothing of the record as prefetched
+        (only plain columns, resolved links and custom values are compared; anything else,
+        an owner's name for one, lets the command decide)."""
+        row = self.current.get(record_id)
+        if row is None or row.get("archived_at") is not None:
+            return False
+        columns = {c._meta.db_column_name for c in self.target.table._meta.columns}
+        for key, value in payload.items():
+            if key == self.target.entity:
+                continue
+            if key == "custom":
+                custom = row.get("custom") or {}
+                if any(custom.get(k) != v for k, v in value.items()):
+                    return False
+                continue
+            column = f"{key}_id" if key in ("organization", "contact") else key
+            if key == "owner" or column not in columns or column not in row:
+                return False
+            if column.endswith("_id") and not isinstance(value, int):
+                return False
+            if row[column] != value:
+                return False
+        return True
 
     async def organization_id(self, ctx: Context, text: str) -> tuple[int, str | None]:
         """An organization by domain or exact name; created when missing (if allowed)."""

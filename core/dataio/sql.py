@@ -28,7 +28,7 @@ def bind(statements: Statements, sql: str) -> str:
 
 def column(table: type[Table], name: str) -> str:
     """``name`` quoted, after checking that ``table`` has that column."""
-    if table._meta.get_column_by_name(name) is None:
+    if name not in {c._meta.db_column_name for c in table._meta.columns}:
         raise ValueError(f"{table._meta.tablename} has no column {name!r}")
     return quote(name)
 
@@ -37,7 +37,7 @@ def typed(table: type[Table], name: str, value: Any) -> Any:
     """``value`` (text, or JSON-ready as history stores it) as the column's Python type."""
     if value is None:
         return None
-    col = table._meta.get_column_by_name(name)
+    col = next((c for c in table._meta.columns if c._meta.db_column_name == name), None)
     if isinstance(value, str):
         text = value.strip()
         if isinstance(col, Integer | BigInt | Serial | ForeignKey):

@@ -294,3 +294,8 @@ async def test_a_viewer_cannot_merge(kith_app, run_command, make_actor):
     with pytest.raises(KithError) as info:
         await run_command("contact.merge", {"survivor": jane.id, "loser": dupe.id}, actor=viewer)
     assert info.value.code == "forbidden"
+
+
+def test_a_merge_reference_to_a_column_that_does_not_exist_fails_at_once():
+    with pytest.raises(ValueError, match="test_enrolments has no column 'contact'"):
+        kith.MergeReference(Enrolment, "contact")
