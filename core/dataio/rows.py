@@ -207,15 +207,18 @@ class RowWriter:
     # ---- finding existing records --------------------------------------------------------------
     async def prefetch(self, ctx: Context, rows: list[ParsedRow]) -> dict[Any, int]:
         """Key value → record id for the batch's keys, in one query."""
+        key = self.plan.key
         keys = list({r.key for r in rows if r.key is not None})
+        if key == "id":
+            keys = [k for k in keys if 0 < k < 2**31]  # larger ones name no record
+        self.current = {}
         if not keys:
             return {}
         st = ctx.kith.db.statements
-        marks = ", ".join(st.placeholders(len(keys), start=3))
-        key = self.plan.key
         entity = self.target.entity
         if key == "external":
             first = st.placeholders(2)
+            marks = ", ".join(st.placeholders(len(keys), start=3))
             sql = (
                 f'SELECT "external_id" AS k, "record_id" AS id FROM "external_ids" '  # noqa: S608
                 f'WHERE "entity" = {first[0]} AND "system" = {first[1]} '
@@ -242,7 +245,6 @@ class RowWriter:
         for r in found:
             out[r["k"]] = AMBIGUOUS if r["k"] in out else r["id"]
         ids = sorted({i for i in out.values() if i != AMBIGUOUS})
-        self.current = {}
         if ids:
             table = self.target.table
             codec = st.codec(table)

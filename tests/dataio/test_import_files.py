@@ -150,3 +150,16 @@ async def test_tab_separated_organizations_read_websites_and_country_names(
     reject = (await rows(kith_app, 'SELECT * FROM "import_rejects"'))[0]
     assert (reject["field"], reject["column_name"]) == ("domain", "Website")
     assert "not a domain" in reject["reason"]
+
+
+async def test_an_excel_unicode_text_export_in_utf16_with_tabs_is_read(kith_app, admin, data_dir):
+    path = data_dir / "excel_unicode.txt"
+    text = "Name\tE-mail\tCompany\r\nŁukasz Żółć\tlukasz@przyklad.pl\tSpółka Zoo\r\n"
+    path.write_bytes(text.encode("utf-16"))  # with its BOM, as Excel writes it
+
+    run = await import_now(kith_app, admin, "contacts", path)
+
+    assert (run["created"], run["delimiter"]) == (1, "\t")
+    name = (await rows(kith_app, 'SELECT "name" FROM "contacts"'))[0]["name"]
+    assert name == "Łukasz Żółć"
+    assert "UTF-16" in " ".join(run["options"]["notes"])
