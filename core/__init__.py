@@ -11,6 +11,7 @@ from typing import Any
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
+from .dataio.merge_refs import MergeReference
 
 # Input field types and (further down) the core tables, for plugins that read and write
 # core records through ``ctx.select/get/insert/update`` and declare command inputs the way
@@ -77,6 +78,7 @@ __all__ = [
     "Kith",
     "KithError",
     "Lead",
+    "MergeReference",
     "Name",
     "Organization",
     "Pipeline",

@@ -399,6 +399,10 @@ async def token_revoke(token_id: int) -> None:
         result = await kith.run("token.revoke", {"token": token_id}, SYSTEM)
         await kith.drain()
     click.echo(f"Token #{result.id} of {result.user_email} is revoked.")
+# ---- data in, out, clean and safe (kith import / export / duplicates / backup / restore) -----
+from .dataio.cli import register as _register_dataio  # noqa: E402
+
+_register_dataio(main)
 
 
 if __name__ == "__main__":

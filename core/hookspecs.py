@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from .commands import CommandSpec
     from .context import Context
+    from .dataio.merge_refs import MergeReference
     from .events import Event
     from .jobs import JobSpec
     from .permissions import Actor
@@ -211,6 +212,7 @@ def kith_jobs() -> list[JobSpec]:
 
 # ---------------------------------------------------------------------------------------------
 # Data: search, timelines, demo data
+# Data: merging records
 # ---------------------------------------------------------------------------------------------
 
 
@@ -299,4 +301,26 @@ def kith_routes(kith: Kith) -> list[Any]:
         one, ``kith.plugin_settings(name)`` reads settings).
     :return: a list of litestar route handlers, controllers or routers (each may carry its
         own guards, middleware, exception handlers and request body limit).
+def kith_merge_references(entity: str) -> list[MergeReference] | None:
+    """Name the columns of your tables that point at records of ``entity``, so that a merge
+    moves your rows from the loser to the survivor, and an undo moves them back.
+
+    Called by ``contact.merge``, ``organization.merge`` and ``deal.merge`` and by their
+    ``unmerge`` commands, inside the command's transaction (**each**, **sync**); the lists of
+    all plugins are concatenated after the core's own (activities, deals, tickets, leads,
+    tasks, tags, external ids…). A merge updates the rows whose ``column`` holds the loser's
+    id, in one statement per reference, without history rows of their own: the merge records
+    one history entry on each side. It remembers which rows it moved; an undo within 30 days
+    moves back those that still point at the survivor and reports the others as conflicts.
+
+    :param entity: ``"contact"``, ``"organization"`` or ``"deal"``.
+    :return: a list of :class:`kith.MergeReference`, e.g.
+        ``[kith.MergeReference(Enrolment, "contact_id")]``; for a column that can point at
+        several kinds of record, name the column holding the kind:
+        ``kith.MergeReference(Note, "record_id", entity_column="record_type")`` (rows where it
+        equals ``entity``). When your table has a unique key that includes the column (one
+        consent per contact and purpose), give the other columns of the key in
+        ``unique_with=("purpose",)``: rows whose twin already points at the survivor stay
+        with the loser (they are reported as kept) instead of breaking the key. Return
+        ``None`` or ``[]`` when none of your tables points at ``entity``.
     """

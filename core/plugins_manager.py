@@ -26,6 +26,7 @@ from .settings import PluginsFile
 if TYPE_CHECKING:
     from .commands import CommandSpec
     from .context import Context
+    from .dataio.merge_refs import MergeReference
     from .events import Event
     from .jobs import JobSpec
     from .permissions import Actor
@@ -87,6 +88,9 @@ def load_plugin_manager(
         loaded.append(LoadedPlugin(name, module, source, version, hooks))
 
     register("core", builtin, "core")
+    from .dataio import plugin as dataio_plugin  # import, export, duplicates, merge, backup
+
+    register("core.dataio", dataio_plugin, "core")
     for name, module_path in BUNDLED_PLUGINS.items():
         if plugins_file.is_enabled(name):
             register(name, importlib.import_module(module_path), "bundled")
@@ -253,6 +257,23 @@ class Hooks:
                 await await_me_maybe(self._call(impl, {"kith": kith}))
             except Exception:
                 log.exception("plugin %s failed to shut down", impl.plugin_name)
+
+    def merge_references(self, entity: str) -> list[tuple[str, MergeReference]]:
+        """Every plugin's ``kith_merge_references`` for ``entity``: ``(plugin, reference)``."""
+        from .dataio.merge_refs import MergeReference
+
+        found: list[tuple[str, MergeReference]] = []
+        for impl in self._impls("kith_merge_references"):
+            for ref in self._call(impl, {"entity": entity}) or []:
+                if not isinstance(ref, MergeReference):
+                    raise KithError(
+                        "plugin_error",
+                        f"Plugin {impl.plugin_name} returned {ref!r} from "
+                        "kith_merge_references; expected kith.MergeReference",
+                        status=500,
+                    )
+                found.append((impl.plugin_name, ref))
+        return found
 
 
 def validate_plugin_settings(
