@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .automations.actions import ActionConfig, ActionContext, ActionSpec, automation_action
+from .automations.triggers import TriggerSpec
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
@@ -31,6 +33,9 @@ async def run(name: str, payload: dict[str, Any] | None, actor: Actor) -> Any:
 __all__ = [
     "ROLES",
     "SYSTEM",
+    "ActionConfig",
+    "ActionContext",
+    "ActionSpec",
     "Actor",
     "Clock",
     "CommandSpec",
@@ -43,7 +48,9 @@ __all__ = [
     "KithError",
     "Settings",
     "SystemClock",
+    "TriggerSpec",
     "__version__",
+    "automation_action",
     "check_currency",
     "command",
     "commands_in",

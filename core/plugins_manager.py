@@ -24,6 +24,8 @@ from .errors import FieldError, KithError
 from .settings import PluginsFile
 
 if TYPE_CHECKING:
+    from .automations.actions import ActionSpec
+    from .automations.triggers import TriggerSpec
     from .commands import CommandSpec
     from .events import Event
     from .jobs import JobSpec
@@ -62,6 +64,7 @@ def load_plugin_manager(
 ) -> tuple[pluggy.PluginManager, list[LoadedPlugin]]:
     """Build the plugin manager and register every enabled plugin."""
     from . import builtin
+    from .automations import plugin as automations
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -79,6 +82,7 @@ def load_plugin_manager(
         loaded.append(LoadedPlugin(name, module, source, version, hooks))
 
     register("core", builtin, "core")
+    register("automations", automations, "core")
     for name, module_path in BUNDLED_PLUGINS.items():
         if plugins_file.is_enabled(name):
             register(name, importlib.import_module(module_path), "bundled")
@@ -144,6 +148,20 @@ class Hooks:
     def jobs(self) -> list[tuple[str, JobSpec]]:
         found: list[tuple[str, JobSpec]] = []
         for impl in self._impls("kith_jobs"):
+            for spec in self._call(impl, {}) or []:
+                found.append((impl.plugin_name, spec))
+        return found
+
+    def automation_actions(self) -> list[tuple[str, ActionSpec]]:
+        found: list[tuple[str, ActionSpec]] = []
+        for impl in self._impls("kith_automation_actions"):
+            for spec in self._call(impl, {}) or []:
+                found.append((impl.plugin_name, spec))
+        return found
+
+    def automation_triggers(self) -> list[tuple[str, TriggerSpec]]:
+        found: list[tuple[str, TriggerSpec]] = []
+        for impl in self._impls("kith_automation_triggers"):
             for spec in self._call(impl, {}) or []:
                 found.append((impl.plugin_name, spec))
         return found

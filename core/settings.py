@@ -33,6 +33,9 @@ class Settings(BaseModel):
     trace_plugins: bool = False
     sqlite_readers: int = Field(2, ge=1, le=16)
     pg_pool_max: int = Field(10, ge=1, le=200)
+    webhooks_allow_private: bool = Field(
+        False, description="Let webhooks and automations call private addresses (development)"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

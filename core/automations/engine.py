@@ -1,0 +1,388 @@
+"""The engine: from a committed event to a run, with loops and floods stopped.
+
+It listens on the event bus (``kith_on_event``). For each enabled automation whose trigger
+the event matches, it evaluates the conditions against committed data; a match becomes a
+run row plus a job that performs it (:mod:`.runner`), written in one transaction. Runs are
+keyed by (automation, event id), so an event delivered twice starts one run.
+
+Loop protection: actions run as the actor ``automation:<id>:<run>:<depth>``; an event caused
+by a run carries that label, so the runs it starts are one level deeper, and past
+``max_depth`` they are stopped and logged. A per-record cap limits how often one automation
+runs on one record in an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..context import Context
+from ..errors import KithError
+from ..events import Event
+from ..permissions import Actor
+from . import store
+from .actions import ActionRegistry
+from .conditions import Env, evaluate, needs_record
+from .fields import Loader
+from .model import Definition, parse_definition
+from .tables import AutomationMatch
+
+if TYPE_CHECKING:
+    from ..runtime import Kith
+
+log = logging.getLogger("kith.automations")
+
+RUN_JOB = "automations.run"
+MATCH_JOB = "automations.match"
+TICK_JOB = "automations.tick"
+SCAN_JOB = "automations.scan"
+ACTOR_LABEL = re.compile(r"^automation:(\d+):(\d+):(\d+)$")
+DEFINITION_EVENTS = frozenset(
+    {
+        "automation.created",
+        "automation.updated",
+        "automation.enabled",
+        "automation.disabled",
+        "automation.archived",
+    }
+)
+RELOAD_EVERY_S = 5.0
+
+
+class AutomationSettings(BaseModel):
+    """``[plugins.automations]`` in plugins.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_depth: int = Field(3, ge=1, le=20, description="How deep automations may trigger others")
+    runs_per_record_per_hour: int = Field(
+        10, ge=1, le=10_000, description="Runs of one automation on one record per hour"
+    )
+    records_per_tick: int = Field(5000, ge=1, le=1_000_000)
+
+
+def automation_actor(automation_id: int, name: str, run_id: int, depth: int) -> Actor:
+    return Actor(
+        user_id=None,
+        role="system",
+        name=f"automation '{name}'",
+        via=f"automation:{automation_id}:{run_id}:{depth}",
+    )
+
+
+def chain_of(actor_label: str) -> tuple[int, int, int] | None:
+    """``(automation id, run id, depth)`` of an event caused by an automation's run."""
+    m = ACTOR_LABEL.match(actor_label or "")
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+
+
+@dataclass
+class Active:
+    id: int
+    name: str
+    version: int
+    version_id: int
+    definition: Definition
+
+
+@dataclass
+class Plan:
+    """What the engine decided for one automation and one trigger."""
+
+    active: Active
+    matched: bool
+    trace: list[dict[str, Any]]
+    status: str  # start | stopped_loop | rate_limited | no_match
+    depth: int
+    entity: str | None
+    record_id: int | None
+    trigger: dict[str, Any]
+    trigger_key: str
+    error: str | None = None
+    log_skip: bool = True
+
+
+class Engine:
+    """One per :class:`Kith`: its action registry, the enabled automations, the caches."""
+
+    def __init__(self, kith: Kith) -> None:
+        self.kith = kith
+        self.actions = ActionRegistry()
+        for plugin, spec in kith.hooks.automation_actions():
+            self.actions.add(spec, plugin)
+        self._active: list[Active] | None = None
+        self._by_event: dict[str, list[Active]] = {}
+        self._by_entity: dict[str, list[Active]] = {}
+        self._loaded_at = 0.0
+        self._versions: dict[int, Definition] = {}
+
+    @property
+    def settings(self) -> AutomationSettings:
+        try:
+            return self.kith.plugin_settings("automations")  # type: ignore[no-any-return]
+        except KithError:
+            return AutomationSettings()
+
+    # ---- definitions -------------------------------------------------------------------------
+    def parse(self, raw: Any, *, actor: Actor | None = None, custom_defs: Any = None) -> Definition:
+        return parse_definition(raw, self.kith, self.actions, actor=actor, custom_defs=custom_defs)
+
+    def version(self, version_id: int, raw: dict[str, Any]) -> Definition:
+        """The parsed definition of a saved version (versions never change: cached)."""
+        cached = self._versions.get(version_id)
+        if cached is None:
+            cached = self._versions[version_id] = self.parse(raw)
+        return cached
+
+    def invalidate(self) -> None:
+        self._active = None
+
+    async def active(self) -> list[Active]:
+        if self._active is None or time.monotonic() - self._loaded_at > RELOAD_EVERY_S:
+            await self._load()
+        return self._active or []
+
+    async def _load(self) -> None:
+        active: list[Active] = []
+        for row in await store.active_automations(self.kith):
+            try:
+                definition = self.version(row["version_id"], row["definition"])
+            except KithError as err:
+                log.error("automation %s (#%s) cannot load: %s", row["name"], row["id"], err)
+                continue
+            active.append(
+                Active(row["id"], row["name"], row["version"], row["version_id"], definition)
+            )
+        by_event: dict[str, list[Active]] = {}
+        by_entity: dict[str, list[Active]] = {}
+        for a in active:
+            trigger = a.definition.trigger
+            if trigger.kind == "event" and trigger.event:
+                by_event.setdefault(trigger.event, []).append(a)
+            elif trigger.kind == "matches_for" and trigger.entity:
+                by_entity.setdefault(trigger.entity, []).append(a)
+        self._active, self._by_event, self._by_entity = active, by_event, by_entity
+        self._loaded_at = time.monotonic()
+
+    # ---- the event bus -----------------------------------------------------------------------
+    async def on_event(self, event: Event) -> None:
+        if event.name in DEFINITION_EVENTS:
+            self.invalidate()
+            return
+        if self._active is None or time.monotonic() - self._loaded_at > RELOAD_EVERY_S:
+            await self._load()
+        candidates = self._by_event.get(event.name)
+        watchers = self._by_entity.get(event.entity or "") if event.entity_id else None
+        if not candidates and not watchers:
+            return
+        loader = Loader(self.kith.db.fetch, self.kith.db.statements)
+        data = event.as_dict()
+        plans = [await self.plan(a, data, loader) for a in candidates or ()]
+        plans = [p for p in plans if p.status != "no_match" and p.log_skip]
+        timers = [await self._watch(a, event, loader) for a in watchers or ()]
+        timers = [t for t in timers if t is not None]
+        if not plans and not timers:
+            return
+        async with store.engine_transaction(self.kith) as ctx:
+            for plan in plans:
+                await self.start(ctx, plan)
+            for timer in timers:
+                await timer(ctx)
+
+    async def plan(
+        self,
+        active: Active,
+        event: dict[str, Any] | None,
+        loader: Loader,
+        *,
+        entity: str | None = None,
+        record_id: int | None = None,
+        trigger: dict[str, Any] | None = None,
+        trigger_key: str | None = None,
+        depth: int | None = None,
+    ) -> Plan:
+        """Evaluate ``active`` for one trigger: the same decision for a real run and a dry
+        run (conditions with their values, loop depth, rate cap)."""
+        definition = active.definition
+        if event is not None:
+            chain = chain_of(event.get("actor") or "")
+            depth = depth if depth is not None else (chain[2] + 1 if chain else 1)
+            entity = entity or definition.entity
+            if record_id is None and event.get("entity") == entity:
+                record_id = event.get("entity_id")
+            trigger = trigger or {"kind": "event", "event": event}
+            trigger_key = trigger_key or f"event:{event['id']}"
+        depth = depth or 1
+        entity = entity or definition.entity
+        plan = Plan(
+            active,
+            False,
+            [],
+            "no_match",
+            depth,
+            entity,
+            record_id,
+            trigger or {},
+            trigger_key or "",
+        )
+        row = None
+        if entity and record_id is not None and needs_record(definition.condition):
+            row = await loader.row(entity, record_id)
+        env = Env(loader, entity, row, event, self.kith.clock.now(), definition.tz)
+        plan.matched = await evaluate(definition.condition, env)
+        plan.trace = env.trace
+        if not plan.matched:
+            return plan
+        if depth > self.settings.max_depth:
+            plan.status = "stopped_loop"
+            plan.error = (
+                f"stopped: this run would be {depth} automations deep (max_depth "
+                f"{self.settings.max_depth}); the event came from {event and event.get('actor')}"
+            )
+            return plan
+        if record_id is not None:
+            cap = self.settings.runs_per_record_per_hour
+            since = self.kith.clock.now() - timedelta(hours=1)
+            recent = await store.recent_runs(self.kith, active.id, int(record_id), since, cap + 1)
+            counted = [r for r in recent if r["status"] not in ("rate_limited", "stopped_loop")]
+            if len(counted) >= cap:
+                plan.status = "rate_limited"
+                plan.error = f"skipped: already {len(counted)} runs on this record in the last hour"
+                plan.log_skip = not recent or recent[0]["status"] != "rate_limited"
+                return plan
+        plan.status = "start"
+        return plan
+
+    async def start(
+        self, ctx: Context, plan: Plan, *, schedule: bool = True
+    ) -> dict[str, Any] | None:
+        """Write the run of ``plan`` (and its first job) in ``ctx``'s transaction."""
+        now = ctx.now()
+        active = plan.active
+        finished = plan.status != "start"
+        run = await store.insert_run(
+            ctx,
+            {
+                "automation_id": active.id,
+                "version_id": active.version_id,
+                "version": active.version,
+                "trigger_key": plan.trigger_key,
+                "trigger": plan.trigger,
+                "entity": plan.entity,
+                "record_id": plan.record_id,
+                "depth": plan.depth,
+                "status": plan.status if finished else "running",
+                "conditions": plan.trace,
+                "steps": [],
+                "pc": 0,
+                "error": plan.error,
+                "started_at": now,
+                "updated_at": now,
+                "finished_at": now if finished else None,
+            },
+        )
+        if run is None or finished:
+            return run
+        if schedule:
+            await ctx.schedule(RUN_JOB, {"run": run["id"]}, at=now, key=run_key(run["id"]))
+        return run
+
+    # ---- "matches for N days" ---------------------------------------------------------------
+    async def _watch(self, active: Active, event: Event, loader: Loader) -> Any:
+        """Start or stop the timer of a record for a matches_for automation."""
+        definition = active.definition
+        entity, record_id = definition.entity, event.entity_id
+        assert entity is not None and record_id is not None
+        row = await loader.row(entity, record_id)
+        env = Env(loader, entity, row, None, self.kith.clock.now(), definition.tz)
+        matched = row is not None and await evaluate(definition.condition, env)
+        existing = await store.match_row(self.kith, active.id, entity, record_id)
+        if matched and existing is None:
+
+            async def start_timer(ctx: Context) -> None:
+                await start_match(ctx, active, entity, record_id)
+
+            return start_timer
+        if not matched and existing is not None:
+
+            async def stop_timer(ctx: Context) -> None:
+                await stop_match(ctx, active.id, entity, record_id)
+
+            return stop_timer
+        return None
+
+
+def run_key(run_id: int) -> str:
+    return f"automation-run:{run_id}"
+
+
+def match_key(automation_id: int, entity: str, record_id: int) -> str:
+    return f"automation-match:{automation_id}:{entity}:{record_id}"
+
+
+def tick_key(automation_id: int) -> str:
+    return f"automation-tick:{automation_id}"
+
+
+async def start_match(ctx: Context, active: Active, entity: str, record_id: int) -> None:
+    duration = active.definition.trigger.duration
+    assert duration is not None
+    now = ctx.now()
+    st = ctx.kith.db.statements
+    codec = st.codec(AutomationMatch)
+    cols = ["automation_id", "entity", "record_id", "since"]
+    values = [active.id, entity, record_id, now]
+    sql = (
+        st.insert(AutomationMatch, cols, returning=False)
+        + ' ON CONFLICT ("automation_id", "entity", "record_id") DO NOTHING RETURNING "id"'
+    )
+    params = [codec.encode(c, v) for c, v in zip(cols, values, strict=True)]
+    inserted = await ctx.tx.fetchone(sql, params)  # type: ignore[union-attr]
+    if inserted:
+        await ctx.schedule(
+            MATCH_JOB,
+            {"automation": active.id, "entity": entity, "record": record_id},
+            at=duration.after(now, active.definition.tz),
+            key=match_key(active.id, entity, record_id),
+        )
+
+
+async def stop_match(ctx: Context, automation_id: int, entity: str, record_id: int) -> None:
+    row = await ctx.find_one(
+        AutomationMatch, automation_id=automation_id, entity=entity, record_id=record_id
+    )
+    if row is not None:
+        await ctx.delete(AutomationMatch, row["id"])
+    await ctx.cancel(match_key(automation_id, entity, record_id))
+
+
+_ENGINES: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
+
+
+def engine_for(kith: Kith) -> Engine:
+    """The engine of ``kith`` (made on first use)."""
+    engine = _ENGINES.get(kith)
+    if engine is None:
+        engine = _ENGINES[kith] = Engine(kith)
+    return engine
+
+
+def event_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An outbox row as the event dict conditions and templates see."""
+    at = row["at"]
+    return {
+        "id": row["event_id"],
+        "name": row["name"],
+        "entity": row["entity"],
+        "entity_id": row["entity_id"],
+        "actor": row["actor"],
+        "at": at.isoformat() if isinstance(at, datetime) else at,
+        "data": row["data"] or {},
+    }

@@ -1,0 +1,71 @@
+"""Templates in action settings (``"Book a demo for {{ deal.title }}"``), rendered in jinja2's
+immutable sandbox: no attribute tricks, no mutation, no access to Python internals.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+MAX_OUTPUT = 20_000
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+@lru_cache(maxsize=2048)
+def _compile(source: str):  # type: ignore[no-untyped-def]
+    return _ENV.from_string(source)
+
+
+def check(source: str) -> None:
+    """Raise ``ValueError`` when ``source`` is not a valid template."""
+    try:
+        _compile(source)
+    except TemplateError as exc:
+        raise ValueError(f"template error: {exc}") from None
+
+
+def check_all(value: Any, where: str, problems: Any) -> None:
+    """Syntax-check every template inside ``value`` (a config: dicts, lists, strings)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_all(v, f"{where}.{k}", problems)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_all(v, f"{where}.{i}", problems)
+    elif is_template(value):
+        try:
+            check(value)
+        except ValueError as exc:
+            problems.add(where, str(exc))
+
+
+class RenderError(ValueError):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+def render(value: Any, variables: dict[str, Any], where: str = "") -> Any:
+    """Render every template string inside ``value``; other values pass through."""
+    if isinstance(value, dict):
+        return {k: render(v, variables, f"{where}.{k}" if where else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, variables, f"{where}.{i}") for i, v in enumerate(value)]
+    if not is_template(value):
+        return value
+    try:
+        out = _compile(value).render(variables)
+    except TemplateError as exc:
+        raise RenderError(where, f"template error: {exc}") from None
+    if len(out) > MAX_OUTPUT:
+        raise RenderError(where, f"the text is longer than {MAX_OUTPUT} characters")
+    return out
