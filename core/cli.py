@@ -243,5 +243,9 @@ async def user_show(email: str) -> None:
     print_json(result)
 
 
+from .automations.cli import automations  # noqa: E402 - the group needs the helpers above
+
+main.add_command(automations)
+
 if __name__ == "__main__":
     main()

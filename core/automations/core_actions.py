@@ -8,6 +8,7 @@ delivers once it is installed.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -67,8 +68,10 @@ def _needs_owner(config: Any, entity: str | None, kith: Any) -> None:
     commands=["task.create"],
 )
 async def create_task(actx: ActionContext, config: CreateTask) -> dict[str, Any]:
-    """Create a task, linked to the record, for its owner (or the owner's manager, or
-    anyone); ``due`` may be relative: '+2 business days', '9am next business day'."""
+    """Create a task linked to the record.
+
+    For its owner, the owner's manager or anyone; ``due`` may be relative:
+    '+2 business days', '9am next business day'."""
     payload: dict[str, Any] = {"title": config.title}
     assignee = await actx.user_id(config.assignee)
     if assignee is not None:
@@ -127,8 +130,10 @@ def _check_set_field(config: SetField, entity: str | None, kith: Kith) -> None:
     commands=lambda config, entity: [f"{entity}.update"] if entity else [],
 )
 async def set_field(actx: ActionContext, config: SetField) -> dict[str, Any]:
-    """Set one field of the record through its update command (``owner`` and ``manager``
-    work as values of user fields)."""
+    """Set one field of the record.
+
+    Through the record's update command; ``owner`` and ``manager`` work as values of
+    user fields."""
     if actx.entity is None or actx.record_id is None:
         raise invalid("field", "there is no record to change")
     value = config.value
@@ -154,7 +159,7 @@ class CreateDeal(ActionConfig):
     "create_deal", config=CreateDeal, emits=["deal.created"], commands=["deal.create"]
 )
 async def create_deal(actx: ActionContext, config: CreateDeal) -> dict[str, Any]:
-    """Create a deal; from a contact, organization or lead it is linked to them."""
+    """Create a deal (linked to the contact, organization or lead it comes from)."""
     payload: dict[str, Any] = {
         "title": config.title,
         "value": str(config.value),
@@ -190,8 +195,10 @@ class PostToSlack(ActionConfig):
 
 @automation_action("post_to_slack", config=PostToSlack, emits=["automation.slack_post_requested"])
 async def post_to_slack(actx: ActionContext, config: PostToSlack) -> dict[str, Any]:
-    """Post a message to a Slack channel. The core emits
-    ``automation.slack_post_requested`` (channel, text); the Slack channel delivers it."""
+    """Post a message to a Slack channel.
+
+    The core emits ``automation.slack_post_requested`` (channel, text); the Slack channel
+    delivers it."""
     actx.emit(
         "automation.slack_post_requested",
         channel=config.channel,
@@ -226,8 +233,10 @@ class CallWebhook(ActionConfig):
 
 @automation_action("call_webhook", config=CallWebhook)
 async def call_webhook(actx: ActionContext, config: CallWebhook) -> dict[str, Any]:
-    """Send a JSON request to a URL (a job: retried with backoff, never to private
-    addresses, no redirects, time and size capped)."""
+    """Send a JSON request to a URL.
+
+    As a job: retried with backoff, never to private addresses, no redirects, time and
+    size capped."""
     try:
         check_url_syntax(config.url)
     except Exception as exc:
@@ -249,6 +258,7 @@ async def call_webhook(actx: ActionContext, config: CallWebhook) -> dict[str, An
             "timeout_s": config.timeout_s,
             "run": actx.run_id,
             "step": actx.step,
+            "delivery": uuid.uuid4().hex,
         },
     )
     return {"url": config.url, "job": job}

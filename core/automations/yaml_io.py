@@ -94,3 +94,16 @@ def dump(definitions: list[dict[str, Any]]) -> str:
         width=100,
         explicit_start=len(definitions) > 1,
     )
+
+
+def default_automations() -> str:
+    """The automations Kith ships (disabled), as one YAML text."""
+    from importlib.resources import files
+
+    folder = files("kith.automations").joinpath("defaults")
+    texts = [
+        item.read_text(encoding="utf-8")
+        for item in sorted(folder.iterdir(), key=lambda i: i.name)
+        if item.name.endswith(".yaml")
+    ]
+    return "\n---\n".join(texts)
