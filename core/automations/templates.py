@@ -8,11 +8,32 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_OUTPUT = 20_000
+MAX_REPEAT = 10_000
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus limits on ``*`` and ``**`` (``'x' * 10**9`` would
+    otherwise build a gigabyte before the output cap could refuse it)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, int | float) and abs(right) > 100:
+                raise SecurityError("exponent too large")
+            return left**right
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(count, int):
+                if count * max(len(seq), 1) > MAX_REPEAT:
+                    raise SecurityError("repetition too large")
+        return left * right
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
 
 
 def is_template(value: Any) -> bool:
@@ -63,9 +84,18 @@ def render(value: Any, variables: dict[str, Any], where: str = "") -> Any:
     if not is_template(value):
         return value
     try:
-        out = _compile(value).render(variables)
+        parts: list[str] = []
+        size = 0
+        for chunk in _compile(value).generate(variables):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise RenderError(where, f"the text is longer than {MAX_OUTPUT} characters")
+            parts.append(chunk)
+        out = "".join(parts)
+    except RenderError:
+        raise
     except TemplateError as exc:
         raise RenderError(where, f"template error: {exc}") from None
-    if len(out) > MAX_OUTPUT:
-        raise RenderError(where, f"the text is longer than {MAX_OUTPUT} characters")
+    except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        raise RenderError(where, f"template error: {type(exc).__name__}: {exc}") from None
     return out
