@@ -12,7 +12,7 @@ from ..commands import command
 from ..context import Context, register_entity
 from ..entities._common import Input, Ref
 from ..errors import FieldError, KithError
-from . import service
+from . import service, store
 from .dryrun import dry_run
 from .engine import engine_for
 from .model import KEYS
@@ -241,7 +241,9 @@ async def enable(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
         return row
     engine = engine_for(ctx.kith)
     definition = await service.current_definition(ctx, engine, row)
-    fresh = engine.parse(definition.raw, actor=ctx.actor)  # plugins may have come or gone
+    custom = await store.custom_field_types(ctx)
+    # plugins may have come or gone since it was saved: check it again, as the enabler
+    fresh = engine.parse(definition.raw, actor=ctx.actor, custom_defs=custom)
     service.check_runnable(fresh)
     await service.check_cycles(ctx, engine, fresh, row["id"])
     row, _ = await ctx.update(Automation, row, {"enabled": True, "problems": []}, action="enabled")

@@ -361,6 +361,10 @@ async def _leaf_result(leaf: Leaf, env: Env) -> tuple[Any, bool]:
         return actual, _compare("any", leaf.op, actual, leaf.expected, env)
     if leaf.op in CHANGE_OPS:
         return await _changed(leaf, env)
+    if leaf.op == "empty":
+        empty = await env.loader.is_empty(leaf.path, env.row)
+        if empty is not None:
+            return None if empty else "(set)", empty is leaf.expected
     actual = await env.loader.value(leaf.path, env.row)
     return actual, _compare(leaf.path.kind, leaf.op, actual, leaf.expected, env)
 

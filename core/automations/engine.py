@@ -29,9 +29,10 @@ from ..events import Event
 from ..permissions import Actor
 from . import store
 from .actions import ActionRegistry
-from .conditions import Env, evaluate, needs_record
-from .fields import Loader
+from .conditions import Env, evaluate
+from .fields import Loader, ReferenceCache
 from .model import Definition, parse_definition
+from .reader import reader_for
 from .tables import AutomationMatch
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ DEFINITION_EVENTS = frozenset(
     }
 )
 RELOAD_EVERY_S = 5.0
+MATCHES_TTL_S = 60.0
 
 
 class AutomationSettings(BaseModel):
@@ -122,6 +124,12 @@ class Engine:
         self._by_entity: dict[str, list[Active]] = {}
         self._loaded_at = 0.0
         self._versions: dict[int, Definition] = {}
+        self.references = ReferenceCache()
+        self.fetch, self.close = reader_for(kith)
+        # (automation, entity, record) of the "matches for" timers running, so events need
+        # not ask the database; refreshed with the definitions and at least every minute.
+        self._matches: set[tuple[int, str, int]] = set()
+        self._matches_loaded_at = 0.0
 
     @property
     def settings(self) -> AutomationSettings:
@@ -143,6 +151,7 @@ class Engine:
 
     def invalidate(self) -> None:
         self._active = None
+        self._matches_loaded_at = 0.0
 
     async def active(self) -> list[Active]:
         if self._active is None or time.monotonic() - self._loaded_at > RELOAD_EVERY_S:
@@ -168,33 +177,61 @@ class Engine:
                 by_event.setdefault(trigger.event, []).append(a)
             elif trigger.kind == "matches_for" and trigger.entity:
                 by_entity.setdefault(trigger.entity, []).append(a)
+        stale = self._active is None or time.monotonic() - self._matches_loaded_at > MATCHES_TTL_S
         self._active, self._by_event, self._by_entity = active, by_event, by_entity
         self._loaded_at = time.monotonic()
+        if by_entity and stale:
+            self._matches = await store.match_keys(self.kith)
+            self._matches_loaded_at = self._loaded_at
 
     # ---- the event bus -----------------------------------------------------------------------
     async def on_event(self, event: Event) -> None:
         if event.name in DEFINITION_EVENTS:
             self.invalidate()
             return
+        self.references.evict(event.entity, event.entity_id)
         if self._active is None or time.monotonic() - self._loaded_at > RELOAD_EVERY_S:
             await self._load()
         candidates = self._by_event.get(event.name)
         watchers = self._by_entity.get(event.entity or "") if event.entity_id else None
         if not candidates and not watchers:
             return
-        loader = Loader(self.kith.db.fetch, self.kith.db.statements)
+        loader = Loader(self.fetch, self.kith.db.statements, self.references)
         data = event.as_dict()
-        plans = [await self.plan(a, data, loader) for a in candidates or ()]
-        plans = [p for p in plans if p.status != "no_match" and p.log_skip]
-        timers = [await self._watch(a, event, loader) for a in watchers or ()]
-        timers = [t for t in timers if t is not None]
-        if not plans and not timers:
-            return
-        async with store.engine_transaction(self.kith) as ctx:
-            for plan in plans:
-                await self.start(ctx, plan)
-            for timer in timers:
-                await timer(ctx)
+        chain = chain_of(event.actor)
+        depth = chain[2] + 1 if chain else 1
+        plans: list[Plan] = []
+        timers: list[Any] = []
+        failed: Exception | None = None
+        # One automation failing to evaluate must not cost the others their runs; the
+        # failure is raised afterwards, so the event bus reports it (runs are keyed by event:
+        # delivering the event again does not start the others twice).
+        for active in candidates or ():
+            try:
+                plan = await self.plan(active, data, loader, depth=depth)
+            except Exception as exc:
+                log.exception("automation %s (#%s) failed on %s", active.name, active.id, event.id)
+                failed = failed or exc
+                continue
+            if plan.status != "no_match" and plan.log_skip:
+                plans.append(plan)
+        for active in watchers or ():
+            try:
+                timer = await self._watch(active, event, loader)
+            except Exception as exc:
+                log.exception("automation %s (#%s) failed on %s", active.name, active.id, event.id)
+                failed = failed or exc
+                continue
+            if timer is not None:
+                timers.append(timer)
+        if plans or timers:
+            async with store.engine_transaction(self.kith) as ctx:
+                for plan in plans:
+                    await self.start(ctx, plan)
+                for timer in timers:
+                    await timer(ctx)
+        if failed is not None:
+            raise failed
 
     async def plan(
         self,
@@ -233,7 +270,7 @@ class Engine:
             trigger_key or "",
         )
         row = None
-        if entity and record_id is not None and needs_record(definition.condition):
+        if entity and record_id is not None and definition.reads_record:
             row = await loader.row(entity, record_id)
         env = Env(loader, entity, row, event, self.kith.clock.now(), definition.tz)
         plan.matched = await evaluate(definition.condition, env)
@@ -250,7 +287,9 @@ class Engine:
         if record_id is not None:
             cap = self.settings.runs_per_record_per_hour
             since = self.kith.clock.now() - timedelta(hours=1)
-            recent = await store.recent_runs(self.kith, active.id, int(record_id), since, cap + 1)
+            recent = await store.recent_runs(
+                self.kith, self.fetch, active.id, int(record_id), since, cap + 1
+            )
             counted = [r for r in recent if r["status"] not in ("rate_limited", "stopped_loop")]
             if len(counted) >= cap:
                 plan.status = "rate_limited"
@@ -291,7 +330,9 @@ class Engine:
         if run is None or finished:
             return run
         if schedule:
-            await ctx.schedule(RUN_JOB, {"run": run["id"]}, at=now, key=run_key(run["id"]))
+            # no key: a new run's first job needs no rescheduling, and a cancelled run's job
+            # finds the run cancelled and does nothing (saves a lookup on the hot path)
+            await ctx.schedule(RUN_JOB, {"run": run["id"]}, at=now)
         return run
 
     # ---- "matches for N days" ---------------------------------------------------------------
@@ -303,17 +344,19 @@ class Engine:
         row = await loader.row(entity, record_id)
         env = Env(loader, entity, row, None, self.kith.clock.now(), definition.tz)
         matched = row is not None and await evaluate(definition.condition, env)
-        existing = await store.match_row(self.kith, active.id, entity, record_id)
-        if matched and existing is None:
+        key = (active.id, entity, record_id)
+        if matched and key not in self._matches:
 
             async def start_timer(ctx: Context) -> None:
                 await start_match(ctx, active, entity, record_id)
+                self._matches.add(key)
 
             return start_timer
-        if not matched and existing is not None:
+        if not matched and key in self._matches:
 
             async def stop_timer(ctx: Context) -> None:
                 await stop_match(ctx, active.id, entity, record_id)
+                self._matches.discard(key)
 
             return stop_timer
         return None
@@ -364,6 +407,12 @@ async def stop_match(ctx: Context, automation_id: int, entity: str, record_id: i
 
 
 _ENGINES: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
+
+
+def close_engine(kith: Kith) -> None:
+    engine = _ENGINES.pop(kith, None)
+    if engine is not None:
+        engine.close()
 
 
 def engine_for(kith: Kith) -> Engine:

@@ -8,6 +8,7 @@ to the related record; ``custom.<key>`` reads a custom field (typed by its defin
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -138,10 +139,12 @@ class Catalog:
 
     def __init__(self) -> None:
         self._fields: dict[str, dict[str, FieldDef]] = {}
+        self._entities: dict[str, type[Table]] = {}
 
-    @staticmethod
-    def entities() -> dict[str, type[Table]]:
-        return {name: table for table, name in _ENTITY_NAMES.items()}
+    def entities(self) -> dict[str, type[Table]]:
+        if len(self._entities) != len(_ENTITY_NAMES):  # a plugin registered one since
+            self._entities = {name: table for table, name in _ENTITY_NAMES.items()}
+        return self._entities
 
     def table(self, entity: str) -> type[Table] | None:
         return self.entities().get(entity)
@@ -232,12 +235,44 @@ class Catalog:
 CATALOG = Catalog()
 
 
+# Small, rarely changing tables whose rows the engine keeps between events (evicted when
+# their own events pass by, and after a few seconds in any case: another process may have
+# changed them).
+REFERENCE_ENTITIES = frozenset({"user", "team", "stage", "pipeline"})
+REFERENCE_TTL_S = 5.0
+
+
+class ReferenceCache:
+    """Rows of reference entities (users, teams, stages, pipelines) shared across events."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, int], tuple[float, dict[str, Any] | None]] = {}
+
+    def get(self, key: tuple[str, int]) -> tuple[bool, dict[str, Any] | None]:
+        hit = self._rows.get(key)
+        if hit is None or time.monotonic() - hit[0] > REFERENCE_TTL_S:
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: tuple[str, int], row: dict[str, Any] | None) -> None:
+        if len(self._rows) > 10_000:
+            self._rows.clear()
+        self._rows[key] = (time.monotonic(), row)
+
+    def evict(self, entity: str | None, record_id: int | None) -> None:
+        if entity in REFERENCE_ENTITIES and record_id is not None:
+            self._rows.pop((entity, record_id), None)
+
+
 class Loader:
     """Reads records (and related records) once per evaluation."""
 
-    def __init__(self, fetch: Fetch, statements: Statements) -> None:
+    def __init__(
+        self, fetch: Fetch, statements: Statements, references: ReferenceCache | None = None
+    ) -> None:
         self.fetch = fetch
         self.statements = statements
+        self.references = references
         self._rows: dict[tuple[str, int], dict[str, Any] | None] = {}
 
     def forget(self) -> None:
@@ -252,12 +287,20 @@ class Loader:
         key = (entity, record_id)
         if key in self._rows:
             return self._rows[key]
+        shared = self.references if entity in REFERENCE_ENTITIES else None
+        if shared is not None:
+            found, cached = shared.get(key)
+            if found:
+                self._rows[key] = cached
+                return cached
         table = CATALOG.table(entity)
         if table is None:
             return None
         rows = await self.fetch(self.statements.select_where(table, ["id"]), [record_id])
         row = self.statements.codec(table).decode(rows[0]) if rows else None
         self._rows[key] = row
+        if shared is not None:
+            shared.put(key, row)
         return row
 
     async def ref(self, entity: str, record_id: Any) -> RefValue | None:
@@ -268,6 +311,13 @@ class Loader:
             return RefValue(int(record_id), None)
         label = CATALOG.label_column(entity)
         return RefValue(row["id"], row.get(label) if label else None, row.get("email"))
+
+    async def is_empty(self, path: FieldPath, row: dict[str, Any] | None) -> bool | None:
+        """Whether a direct reference is empty, without loading the related record
+        (``None`` when the path is not one)."""
+        if not path.direct or path.last.kind != "ref" or path.custom_key is not None:
+            return None
+        return row is None or row.get(path.last.column or "") is None
 
     async def value(self, path: FieldPath, row: dict[str, Any] | None) -> Any:
         """The value of ``path`` on ``row`` (``None`` when a link on the way is empty)."""

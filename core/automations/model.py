@@ -89,9 +89,9 @@ class Definition:
     def entity(self) -> str | None:
         return self.trigger.entity
 
-    @property
-    def needs_record(self) -> bool:
-        return self.entity is not None
+    def __post_init__(self) -> None:
+        # whether evaluating the conditions reads the record (computed once: hot path)
+        self.reads_record = cond.needs_record(self.condition)
 
 
 class _Parser:
@@ -371,7 +371,7 @@ def parse_definition(
         p.problems.add(f"{PREFIX}.when", "say when the automation runs", "missing")
     scope = cond.Scope(
         entity=trigger.entity if trigger else None,
-        has_event=trigger is not None and trigger.kind != "schedule",
+        has_event=trigger is not None and trigger.kind == "event",
         custom_defs=custom_defs,
     )
     condition = None

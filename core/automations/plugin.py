@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..hookspecs import hookimpl
 from .core_actions import CORE_ACTIONS
-from .engine import AutomationSettings, engine_for
+from .engine import AutomationSettings, close_engine, engine_for
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -57,3 +57,9 @@ def kith_automation_actions() -> list[ActionSpec]:
 async def kith_on_event(event: Event, kith: Kith) -> None:
     """Start the runs that ``event`` triggers."""
     await engine_for(kith).on_event(event)
+
+
+@hookimpl
+def kith_shutdown(kith: Kith) -> None:
+    """Close the engine's own read connection."""
+    close_engine(kith)

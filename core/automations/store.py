@@ -12,7 +12,7 @@ from ..db.statements import quote
 from ..jobs import JobSpec
 from ..permissions import Actor
 from ..tables import CustomFieldDef
-from .tables import Automation, AutomationMatch, AutomationRun, AutomationVersion
+from .tables import Automation, AutomationRun, AutomationVersion
 
 if TYPE_CHECKING:
     from ..runtime import Kith
@@ -78,13 +78,13 @@ async def insert_run(ctx: Context, values: dict[str, Any]) -> dict[str, Any] | N
 
 
 async def recent_runs(
-    kith: Kith, automation_id: int, record_id: int, since: datetime, limit: int
+    kith: Kith, fetch: Any, automation_id: int, record_id: int, since: datetime, limit: int
 ) -> list[dict[str, Any]]:
     """Runs of an automation on a record since ``since``, newest first."""
     db = kith.db
     codec = db.statements.codec(AutomationRun)
     marks = db.statements.placeholders(4)
-    rows = await db.fetch(
+    rows = await fetch(
         'SELECT "id", "status" FROM "automation_runs" '  # noqa: S608
         f'WHERE "automation_id" = {marks[0]} AND "record_id" = {marks[1]} '
         f'AND "started_at" >= {marks[2]} ORDER BY "id" DESC LIMIT {marks[3]}',
@@ -93,15 +93,13 @@ async def recent_runs(
     return rows
 
 
-async def match_row(
-    kith: Kith, automation_id: int, entity: str, record_id: int
-) -> dict[str, Any] | None:
-    db = kith.db
-    rows = await db.fetch(
-        db.statements.select_where(AutomationMatch, ["automation_id", "entity", "record_id"]),
-        [automation_id, entity, record_id],
+async def match_keys(kith: Kith) -> set[tuple[int, str, int]]:
+    """``(automation, entity, record)`` of every record that matches a "matches for"
+    automation (its timer running, or fired for this stretch of matching)."""
+    rows = await kith.db.fetch(
+        'SELECT "automation_id", "entity", "record_id" FROM "automation_matches"'
     )
-    return db.statements.codec(AutomationMatch).decode(rows[0]) if rows else None
+    return {(r["automation_id"], r["entity"], r["record_id"]) for r in rows}
 
 
 async def custom_field_types(ctx: Context) -> dict[tuple[str, str], str]:
