@@ -193,6 +193,14 @@ class ActionContext:
     def now(self) -> datetime:
         return self._ctx.now()
 
+    async def full_record(self) -> dict[str, Any] | None:
+        """The record with every reference by its label (``record`` has only those the
+        action's templates use, to spare lookups)."""
+        if self.entity is None or self.record_id is None:
+            return self.record
+        row = await self.loader.row(self.entity, self.record_id)
+        return await self.loader.view(self.entity, row)
+
     def _child(self) -> Context:
         from ..context import Context
 

@@ -16,7 +16,7 @@ from . import service, store
 from .dryrun import dry_run
 from .engine import engine_for
 from .model import KEYS
-from .tables import Automation, AutomationRun
+from .tables import Automation, AutomationRun, AutomationVersion
 from .yaml_io import dump, load_documents
 
 register_entity(Automation, "automation")
@@ -126,17 +126,8 @@ class ExportOut(BaseModel):
 
 
 async def _present(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
-    version = await ctx.fetch(
-        'SELECT "definition" FROM "automation_versions" WHERE "id" = '  # noqa: S608
-        + ctx.kith.db.statements.placeholders(1)[0],
-        [row["version_id"]],
-    )
-    definition = version[0]["definition"] if version else {}
-    if isinstance(definition, str):
-        import json
-
-        definition = json.loads(definition)
-    return {**row, "definition": definition}
+    version = await ctx.find_one(AutomationVersion, id=row["version_id"])
+    return {**row, "definition": version["definition"] if version else {}}
 
 
 def _conflict(name: str, other: dict[str, Any]) -> KithError:

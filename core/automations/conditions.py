@@ -310,7 +310,26 @@ class Env:
     event: dict[str, Any] | None  # Event.as_dict() shape
     now: datetime
     tz: ZoneInfo
-    trace: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[tuple[Leaf, Any, bool]] = field(default_factory=list)
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        """Each leaf evaluated, as the run log shows it (built only when someone asks)."""
+        return trace_of(self.steps)
+
+
+def trace_of(steps: list[tuple[Leaf, Any, bool]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "condition": leaf.where,
+            "field": leaf.text,
+            "op": leaf.op,
+            "expected": _jsonable(leaf.raw),
+            "actual": _jsonable(actual),
+            "result": result,
+        }
+        for leaf, actual, result in steps
+    ]
 
 
 def _jsonable(value: Any) -> Any:
@@ -326,7 +345,7 @@ def _jsonable(value: Any) -> Any:
 
 
 async def evaluate(node: Node | None, env: Env) -> bool:
-    """Evaluate ``node``; each leaf evaluated is appended to ``env.trace``."""
+    """Evaluate ``node``; each leaf evaluated is recorded in ``env.steps``."""
     if node is None:
         return True
     if isinstance(node, Group):
@@ -342,16 +361,7 @@ async def evaluate(node: Node | None, env: Env) -> bool:
             return False
         return not await evaluate(node.items[0], env) if node.items else True
     actual, result = await _leaf_result(node, env)
-    env.trace.append(
-        {
-            "condition": node.where,
-            "field": node.text,
-            "op": node.op,
-            "expected": _jsonable(node.raw),
-            "actual": _jsonable(actual),
-            "result": result,
-        }
-    )
+    env.steps.append((node, actual, result))
     return result
 
 

@@ -246,7 +246,7 @@ async def call_webhook(actx: ActionContext, config: CallWebhook) -> dict[str, An
         body = {
             "automation": actx.automation["name"],
             "event": actx.event,
-            "record": actx.record,
+            "record": await actx.full_record(),
         }
     job = await actx.schedule(
         WEBHOOK_JOB,

@@ -29,7 +29,7 @@ from ..events import Event
 from ..permissions import Actor
 from . import store
 from .actions import ActionRegistry
-from .conditions import Env, evaluate
+from .conditions import Env, evaluate, trace_of
 from .fields import Loader, ReferenceCache
 from .model import Definition, parse_definition
 from .reader import reader_for
@@ -100,7 +100,7 @@ class Plan:
 
     active: Active
     matched: bool
-    trace: list[dict[str, Any]]
+    steps: list[Any]  # the leaves evaluated, with their values (see ``trace``)
     status: str  # start | stopped_loop | rate_limited | no_match
     depth: int
     entity: str | None
@@ -109,6 +109,11 @@ class Plan:
     trigger_key: str
     error: str | None = None
     log_skip: bool = True
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        """The conditions evaluated, with expected and actual values, for the run log."""
+        return trace_of(self.steps)
 
 
 class Engine:
@@ -148,6 +153,9 @@ class Engine:
         if cached is None:
             cached = self._versions[version_id] = self.parse(raw)
         return cached
+
+    def cached_version(self, version_id: int) -> Definition | None:
+        return self._versions.get(version_id)
 
     def invalidate(self) -> None:
         self._active = None
@@ -249,8 +257,9 @@ class Engine:
         run (conditions with their values, loop depth, rate cap)."""
         definition = active.definition
         if event is not None:
-            chain = chain_of(event.get("actor") or "")
-            depth = depth if depth is not None else (chain[2] + 1 if chain else 1)
+            if depth is None:
+                chain = chain_of(event.get("actor") or "")
+                depth = chain[2] + 1 if chain else 1
             entity = entity or definition.entity
             if record_id is None and event.get("entity") == entity:
                 record_id = event.get("entity_id")
@@ -274,7 +283,7 @@ class Engine:
             row = await loader.row(entity, record_id)
         env = Env(loader, entity, row, event, self.kith.clock.now(), definition.tz)
         plan.matched = await evaluate(definition.condition, env)
-        plan.trace = env.trace
+        plan.steps = env.steps
         if not plan.matched:
             return plan
         if depth > self.settings.max_depth:

@@ -265,7 +265,12 @@ class ReferenceCache:
 
 
 class Loader:
-    """Reads records (and related records) once per evaluation."""
+    """Reads records (and related records) once per evaluation.
+
+    Rows are kept as the database returned them; a column is decoded (timestamps, JSON,
+    booleans) only when a condition reads it, and :meth:`view` decodes a whole record for
+    templates — most events read two or three columns of a row.
+    """
 
     def __init__(
         self, fetch: Fetch, statements: Statements, references: ReferenceCache | None = None
@@ -297,7 +302,7 @@ class Loader:
         if table is None:
             return None
         rows = await self.fetch(self.statements.select_where(table, ["id"]), [record_id])
-        row = self.statements.codec(table).decode(rows[0]) if rows else None
+        row = rows[0] if rows else None
         self._rows[key] = row
         if shared is not None:
             shared.put(key, row)
@@ -332,8 +337,20 @@ class Loader:
             return None
         last = path.last
         if path.custom_key is not None:
-            return (row.get("custom") or {}).get(path.custom_key)
-        return await self.convert(entity, last, row.get(last.column or ""), row)
+            return (self.decoded(entity, "custom", row.get("custom")) or {}).get(path.custom_key)
+        raw = row.get(last.column or "")
+        if last.kind in ("datetime", "date", "bool", "json"):
+            raw = self.decoded(entity, last.column or "", raw)
+        return await self.convert(entity, last, raw, row)
+
+    def decoded(self, entity: str, column: str, raw: Any) -> Any:
+        """One stored value as Python sees it."""
+        if raw is None:
+            return None
+        table = CATALOG.table(entity)
+        if table is None:
+            return raw
+        return self.statements.codec(table).decode({column: raw})[column]
 
     async def convert(
         self, entity: str, field: FieldDef, raw: Any, row: dict[str, Any] | None
@@ -349,13 +366,19 @@ class Loader:
             return Decimal(to_major(int(raw), currency))
         return raw
 
-    async def view(self, entity: str, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    async def view(
+        self, entity: str, row: dict[str, Any] | None, names: set[str] | None = None
+    ) -> dict[str, Any] | None:
         """The record for templates: its columns, plus each reference by its label
-        (``deal.stage`` → ``"Discovery"``) and money in major units (``deal.value``)."""
+        (``deal.stage`` → ``"Discovery"``) and money in major units (``deal.value``).
+        With ``names``, only those references are looked up (the ones templates use)."""
         if row is None:
             return None
-        out = {k: v for k, v in row.items()}
+        table = CATALOG.table(entity)
+        out = self.statements.codec(table).decode(dict(row)) if table is not None else dict(row)
         for name, field in CATALOG.fields(entity).items():
+            if names is not None and name not in names:
+                continue
             if field.kind == "ref" and name not in row:
                 ref = await self.convert(entity, field, row.get(field.column or ""), row)
                 out[name] = str(ref) if ref is not None else None

@@ -15,9 +15,11 @@ those and this module can go.)
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.request import pathname2url
 
 Fetch = Callable[[str, list[Any]], Awaitable[list[dict[str, Any]]]]
 
@@ -34,9 +36,8 @@ class InlineReader:
         self._steps = 0
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
+        uri = f"file:{pathname2url(os.path.abspath(self.path))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only = 1")
         conn.execute("PRAGMA busy_timeout = 0")
         conn.set_progress_handler(self._progress, 1000)

@@ -25,8 +25,8 @@ from .conditions import Env, evaluate
 from .engine import RUN_JOB, Engine, automation_actor, run_key
 from .fields import Loader
 from .model import Definition, Op, describe_op
-from .tables import Automation, AutomationRun
-from .templates import RenderError, render
+from .tables import Automation, AutomationRun, AutomationVersion
+from .templates import RenderError, names_used, render
 
 SAVEPOINT = "kith_automation_action"
 FINAL = ("done", "failed", "cancelled", "stopped_loop", "rate_limited")
@@ -102,7 +102,8 @@ async def run_action(
         )
         return entry
     entity = run["entity"]
-    view = await loader.view(entity, row) if entity else None
+    used = names_used(op.config, ("record", entity) if entity else ("record",))
+    view = await loader.view(entity, row, used) if entity else None
     event = (run["trigger"] or {}).get("event")
     variables: dict[str, Any] = {"record": view, "event": event, "automation": automation}
     if entity:
@@ -164,17 +165,20 @@ async def run_segment(
     row = await loader.row(entity, record_id) if entity and record_id is not None else None
     if entity and record_id is not None and row is None:
         status, error = "failed", f"the {entity} #{record_id} no longer exists"
+    stale = False  # an action may have changed the record: read it again before using it
     budget = len(definition.program) + 1
     while status == "running" and budget > 0:
         budget -= 1
         op = definition.program[pc]
+        if stale and op.kind in ("branch", "action"):
+            loader.forget()
+            row = await loader.row(entity, record_id) if entity and record_id else None
+            stale = False
         if op.kind == "end":
             status = "done"
         elif op.kind == "jump":
             pc = op.target
         elif op.kind == "branch":
-            loader.forget()
-            row = await loader.row(entity, record_id) if entity and record_id else None
             env = Env(loader, entity, row, event, now, definition.tz)
             holds = await evaluate(op.condition, env)
             steps.append(
@@ -201,8 +205,7 @@ async def run_segment(
                 status, error = "failed", f"{op.where}: {entry['error']}"
             else:
                 pc += 1
-                loader.forget()
-                row = await loader.row(entity, record_id) if entity and record_id else None
+                stale = True
     changes: dict[str, Any] = {
         "steps": steps,
         "pc": pc,
@@ -222,18 +225,13 @@ async def perform(ctx: Context, engine: Engine, run_id: int) -> dict[str, Any] |
     run = await ctx.find_one(AutomationRun, id=run_id)
     if run is None or run["status"] in FINAL:
         return run
-    version = await ctx.fetch(
-        'SELECT "definition" FROM "automation_versions" WHERE "id" = '  # noqa: S608
-        + ctx.kith.db.statements.placeholders(1)[0],
-        [run["version_id"]],
-    )
-    raw = version[0]["definition"] if version else None
-    if isinstance(raw, str):
-        import json
-
-        raw = json.loads(raw)
     try:
-        definition = engine.version(run["version_id"], raw)
+        definition = engine.cached_version(run["version_id"])
+        if definition is None:
+            version = await ctx.find_one(AutomationVersion, id=run["version_id"])
+            definition = engine.version(
+                run["version_id"], version["definition"] if version else None
+            )
     except KithError as err:
         updated, _ = await ctx.update(
             AutomationRun,

@@ -4,6 +4,7 @@ immutable sandbox: no attribute tricks, no mutation, no access to Python interna
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -66,6 +67,33 @@ def check_all(value: Any, where: str, problems: Any) -> None:
             check(value)
         except ValueError as exc:
             problems.add(where, str(exc))
+
+
+def names_used(value: Any, variables: tuple[str, ...]) -> set[str] | None:
+    """The attributes templates in ``value`` read from ``variables`` (``{{ deal.owner }}`` →
+    ``{"owner"}``), or ``None`` when a template uses one of them some other way (then every
+    attribute may be needed)."""
+    sources: list[str] = []
+
+    def collect(v: Any) -> None:
+        if isinstance(v, dict):
+            for item in v.values():
+                collect(item)
+        elif isinstance(v, list):
+            for item in v:
+                collect(item)
+        elif is_template(v):
+            sources.append(v)
+
+    collect(value)
+    names: set[str] = set()
+    for source in sources:
+        for variable in variables:
+            for m in re.finditer(rf"\b{re.escape(variable)}\b(\.(\w+))?", source):
+                if m.group(2) is None:
+                    return None
+                names.add(m.group(2))
+    return names
 
 
 class RenderError(ValueError):
