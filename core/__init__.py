@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .automations.actions import ActionConfig, ActionContext, ActionSpec, automation_action
+from .automations.triggers import TriggerSpec
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
@@ -62,6 +64,9 @@ __all__ = [
     "ROLES",
     "SYSTEM",
     "Activity",
+    "ActionConfig",
+    "ActionContext",
+    "ActionSpec",
     "Actor",
     "Clock",
     "CommandSpec",
@@ -98,6 +103,8 @@ __all__ = [
     "User",
     "__version__",
     "authenticate_token",
+    "TriggerSpec",
+    "automation_action",
     "check_currency",
     "command",
     "commands_in",

@@ -404,6 +404,9 @@ from .dataio.cli import register as _register_dataio  # noqa: E402
 
 _register_dataio(main)
 
+from .automations.cli import automations  # noqa: E402 - the group needs the helpers above
+
+main.add_command(automations)
 
 if __name__ == "__main__":
     main()

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
+    from .automations.actions import ActionSpec
+    from .automations.triggers import TriggerSpec
     from .commands import CommandSpec
     from .context import Context
     from .dataio.merge_refs import MergeReference
@@ -213,6 +215,7 @@ def kith_jobs() -> list[JobSpec]:
 # ---------------------------------------------------------------------------------------------
 # Data: search, timelines, demo data
 # Data: merging records
+# Automations
 # ---------------------------------------------------------------------------------------------
 
 
@@ -234,6 +237,26 @@ def kith_search_sources() -> list[SearchSource]:
         ``[{"id", "label", "detail", "score"}]`` (``query.terms`` are the lower-cased words,
         ``query.fts5`` / ``query.tsquery`` ready-made full-text expressions) and apply
         visibility yourself from ``ctx.actor``. A failing source is logged and skipped.
+def kith_automation_actions() -> list[ActionSpec]:
+    """Offer actions that automations can use (``then:`` steps).
+
+    Called once per process, when the automations engine starts (**each**, **sync**).
+    Build actions with ``@kith.automation_action(name, config=Model, emits=[...],
+    entities=[...], commands=[...])`` on ``async def action(actx, config)``; its docstring
+    is its description. ``actx`` is a :class:`kith.ActionContext`: ``actx.record`` (the
+    record, with references by name and money in major units), ``actx.entity``,
+    ``actx.record_id``, ``actx.event``, ``await actx.command(name, payload)`` (runs a
+    command in the run's transaction as the automation, so loops are tracked),
+    ``await actx.user_id("owner" | "manager" | ref)``, ``actx.when("+2 business days")``,
+    ``actx.emit(...)`` and ``await actx.schedule(...)`` for slow or external work. Template
+    strings in the settings are rendered (jinja2 sandbox) before ``config`` is validated.
+    Raise ``kith.KithError`` to refuse: the run logs the reason and stops, and nothing the
+    action wrote is kept. Return a small dict for the run log (``{"task": 12}``).
+
+    A plugin may replace a core action by returning one with the same name (core actions
+    are ``trylast``). Two plugins offering the same name stop the start.
+
+    :return: a list of :class:`kith.ActionSpec`.
     """
 
 
@@ -323,4 +346,16 @@ def kith_merge_references(entity: str) -> list[MergeReference] | None:
         ``unique_with=("purpose",)``: rows whose twin already points at the survivor stay
         with the loser (they are reported as kept) instead of breaking the key. Return
         ``None`` or ``[]`` when none of your tables points at ``entity``.
+def kith_automation_triggers() -> list[TriggerSpec]:
+    """Declare the events your plugin emits that automations may start from.
+
+    Called whenever a definition is checked (**each**, **sync**): an automation whose
+    ``when:`` names an event nobody declared is refused as a typo. The core declares the
+    events of the generic commands (``<entity>.created|updated|archived|restored``),
+    ``activity.logged``, ``task.completed`` and the pillars' events on core records
+    (``deal.stage_changed``, ``deal.won``, ``deal.lost``, ``ticket.sla_breached``).
+
+    :return: a list of :class:`kith.TriggerSpec` ``(event, entity, description)``; ``entity``
+        names the entity whose record the event's ``entity_id`` points at (conditions read
+        that record), or ``None``.
     """

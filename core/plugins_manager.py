@@ -24,6 +24,8 @@ from .errors import FieldError, KithError
 from .settings import PluginsFile
 
 if TYPE_CHECKING:
+    from .automations.actions import ActionSpec
+    from .automations.triggers import TriggerSpec
     from .commands import CommandSpec
     from .context import Context
     from .dataio.merge_refs import MergeReference
@@ -71,6 +73,7 @@ def load_plugin_manager(
 ) -> tuple[pluggy.PluginManager, list[LoadedPlugin]]:
     """Build the plugin manager and register every enabled plugin."""
     from . import builtin
+    from .automations import plugin as automations
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -91,6 +94,7 @@ def load_plugin_manager(
     from .dataio import plugin as dataio_plugin  # import, export, duplicates, merge, backup
 
     register("core.dataio", dataio_plugin, "core")
+    register("automations", automations, "core")
     for name, module_path in BUNDLED_PLUGINS.items():
         if plugins_file.is_enabled(name):
             register(name, importlib.import_module(module_path), "bundled")
@@ -165,6 +169,18 @@ class Hooks:
         found: list[Any] = []
         for impl in self._impls("kith_routes"):
             found.extend(self._call(impl, {"kith": self.kith}) or [])
+    def automation_actions(self) -> list[tuple[str, ActionSpec]]:
+        found: list[tuple[str, ActionSpec]] = []
+        for impl in self._impls("kith_automation_actions"):
+            for spec in self._call(impl, {}) or []:
+                found.append((impl.plugin_name, spec))
+        return found
+
+    def automation_triggers(self) -> list[tuple[str, TriggerSpec]]:
+        found: list[tuple[str, TriggerSpec]] = []
+        for impl in self._impls("kith_automation_triggers"):
+            for spec in self._call(impl, {}) or []:
+                found.append((impl.plugin_name, spec))
         return found
 
     async def validate(self, command: str, data: BaseModel, actor: Actor) -> BaseModel:

@@ -53,6 +53,8 @@ class Settings(BaseModel):
     import_record_events: bool = Field(False, description="Per-record events during imports")
     import_dir: str = Field("imports", description="Where uploaded CSVs and rejects files go")
     backup_dir: str = Field("backups", description="Where backup.create writes backups")
+    webhooks_allow_private: bool = Field(
+        False, description="Let webhooks and automations call private addresses (development)"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
