@@ -473,12 +473,14 @@ def _sqlite_counts(url: str) -> dict[str, int]:
 
 
 class Databases:
-    """Fresh migrated databases: one template per backend made with ``kith.migrate.migrate``,
-    copied for every run (a file copy, or ``CREATE DATABASE … TEMPLATE``). PostgreSQL
-    databases are uniquely named and dropped by :meth:`close`.
+    """Fresh migrated databases made with ``kith.migrate.migrate``.
+
+    SQLite: one migrated template in a temporary directory, copied for every run. PostgreSQL:
+    one uniquely named database, migrated once and emptied (``TRUNCATE … RESTART IDENTITY``)
+    before every run, dropped by :meth:`close`.
 
     ``templates`` may give an already migrated, empty database per backend (the smoke test
-    passes its own); otherwise they are made on first use.
+    passes its own; such a PostgreSQL database is emptied but not dropped).
     """
 
     def __init__(
@@ -509,7 +511,7 @@ class Databases:
             if backend == "sqlite":
                 url = f"sqlite:///{self.tmp / 'template.db'}"
             else:
-                name = f"kith_bench_{self.tag}_template"
+                name = f"kith_bench_{self.tag}"
                 await self._pg(f'CREATE DATABASE "{name}"')
                 self._created_pg.append(name)
                 url = f"{self.pg_admin_url.rsplit('/', 1)[0]}/{name}"
@@ -518,18 +520,24 @@ class Databases:
         return self.templates[backend]
 
     async def fresh(self, backend: str) -> str:
-        """The URL of a new, migrated, empty database."""
+        """The URL of a migrated, empty database."""
         template = await self._template(backend)
         self._count += 1
         if backend == "sqlite":
             path = self.tmp / f"run{self._count}.db"
             shutil.copyfile(sqlite_path(template), path)
             return f"sqlite:///{path}"
-        name = f"kith_bench_{self.tag}_{self._count}"
-        source = template.rsplit("/", 1)[1]
-        await self._pg(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        self._created_pg.append(name)
-        return f"{self.pg_admin_url.rsplit('/', 1)[0]}/{name}"
+        conn = await asyncpg.connect(template)
+        try:
+            tables = await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'migration'"
+            )
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+        return template
 
     async def close(self) -> None:
         for name in reversed(self._created_pg):
@@ -549,19 +557,24 @@ class Databases:
 
 @dataclass
 class Run:
-    """One backend and number of callers: Kith and its raw baseline, measured back to back."""
+    """One backend and number of callers: the raw baseline, Kith, then sqlite3 (one caller),
+    measured back to back so that the machine's noise hits them alike."""
 
     backend: str
     callers: int
     kith: Timing
     raw: Timing
+    sync: Timing | None = None
 
 
 @dataclass
 class Report:
     n: int
     runs: list[Run]
-    sqlite3: Timing | None
+
+    @property
+    def has_sync(self) -> bool:
+        return any(r.sync is not None for r in self.runs)
 
     def total(self, t: Timing) -> float:
         return sum(t.seconds[op] for op in OPS)
@@ -575,15 +588,17 @@ class Report:
                 n = self.n * (2 if op == "both" else 1)
                 row = [r.backend, str(r.callers), op, f"{n / k:,.0f}", f"{n / raw:,.0f}"]
                 row.append(f"{k / raw:.2f}x")
-                if self.sqlite3 is not None:
-                    s = self.total(self.sqlite3) if op == "both" else self.sqlite3.seconds[op]
+                if r.sync is not None:
+                    s = self.total(r.sync) if op == "both" else r.sync.seconds[op]
                     row += [f"{n / s:,.0f}", f"{k / s:.1f}x"]
+                elif self.has_sync:
+                    row += ["", ""]
                 out.append(row)
         return out
 
     def headers(self) -> list[str]:
         h = ["backend", "callers", "command", "Kith cmd/s", "raw async cmd/s", "Kith ÷ raw"]
-        if self.sqlite3 is not None:
+        if self.has_sync:
             h += ["sqlite3 cmd/s", "Kith ÷ sqlite3"]
         return h
 
@@ -637,7 +652,7 @@ async def run_benchmark(
     sync_baseline: bool = True,
     quiet: bool = False,
 ) -> Report:
-    """Each backend and number of callers (raw baseline, then Kith), then sqlite3."""
+    """Each backend and number of callers: raw baseline, Kith, then sqlite3."""
     runs: list[Run] = []
     for backend in backends:
         for c in callers:
@@ -649,11 +664,13 @@ async def run_benchmark(
                     raise AssertionError(
                         f"{what} {label} left {t.counts}, not {expected_counts(n)}"
                     )
-            runs.append(Run(backend, c, kith, raw))
-    sync = None
-    if sync_baseline:
-        sync = bench_sqlite3(await databases.fresh("sqlite"), n, quiet=quiet)
-    return Report(n, runs, sync)
+            sync = None
+            if sync_baseline:
+                sync = bench_sqlite3(await databases.fresh("sqlite"), n, quiet=quiet)
+                if sync.counts != expected_counts(n):
+                    raise AssertionError(f"sqlite3 left {sync.counts}, not {expected_counts(n)}")
+            runs.append(Run(backend, c, kith, raw, sync))
+    return Report(n, runs)
 
 
 def main(argv: Sequence[str] | None = None) -> Report:

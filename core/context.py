@@ -258,28 +258,49 @@ class Context:
         """Queue the history and outbox rows to be written with the COMMIT."""
         tx = self._require_tx()
         st = self.kith.db.statements
+        history_rows = []
         if self._history_rows:
             codec = self._codec(History)
-            tx.defer_many(
-                st.insert(History, _HISTORY_COLUMNS, returning=False),
-                [codec.encode_values(_HISTORY_COLUMNS, r) for r in self._history_rows],
-            )
+            history_rows = [codec.encode_values(_HISTORY_COLUMNS, r) for r in self._history_rows]
+        event_rows = []
         if self.events:
             codec = self._codec(OutboxEvent)
             claim = self.kith.instance_id
             now = self.now()
-            tx.defer_many(
-                st.insert(OutboxEvent, _OUTBOX_COLUMNS, returning=False),
-                [
-                    codec.encode_values(
-                        _OUTBOX_COLUMNS,
-                        (e.id, e.name, e.entity, e.entity_id, e.actor, e.at, e.data, claim, now),
-                    )
-                    for e in self.events
-                ],
-            )
+            event_rows = [
+                codec.encode_values(
+                    _OUTBOX_COLUMNS,
+                    (e.id, e.name, e.entity, e.entity_id, e.actor, e.at, e.data, claim, now),
+                )
+                for e in self.events
+            ]
+        if (
+            st.dialect == "postgres"
+            and (history_rows or event_rows)
+            and len(history_rows) <= _ROWS_PER_STATEMENT
+            and len(event_rows) <= _ROWS_PER_STATEMENT
+        ):
+            # One round trip for both tables.
+            parts = [
+                (table, cols, len(rows))
+                for table, cols, rows in (
+                    (History, _HISTORY_COLUMNS, history_rows),
+                    (OutboxEvent, _OUTBOX_COLUMNS, event_rows),
+                )
+                if rows
+            ]
+            params = [v for row in history_rows for v in row]
+            params += [v for row in event_rows for v in row]
+            tx.defer(st.insert_rows(parts), params)
+            return
+        if history_rows:
+            tx.defer_many(st.insert(History, _HISTORY_COLUMNS, returning=False), history_rows)
+        if event_rows:
+            tx.defer_many(st.insert(OutboxEvent, _OUTBOX_COLUMNS, returning=False), event_rows)
 
 
+# Above this many rows per table, history and outbox rows go by executemany.
+_ROWS_PER_STATEMENT = 16
 _HISTORY_COLUMNS = (
     "at",
     "actor",
