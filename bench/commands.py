@@ -1,25 +1,27 @@
 """Commands per second through ``Kith.run``, against the same statements on the raw drivers.
 
 For each backend (SQLite, PostgreSQL) and each number of concurrent callers (asyncio tasks),
-on fresh databases made with ``kith.migrate.migrate``:
+on fresh databases made with ``kith.migrate.migrate``, three contestants do the same work:
 
 * **Kith**: N ``contact.create`` (each with a unique email), then N ``contact.update`` (new
-  name and title) through ``Kith.run``, events delivered to the plugins before the clock
-  stops.
+  name and title) through ``Kith.run``; events are delivered to the plugins before a timed
+  slice ends.
 * **raw async**: the same writes through the raw async driver on ONE persistent connection
   (aiosqlite or asyncpg), one transaction per command, callers taking turns on it: create =
   INSERT contact, INSERT its email row, INSERT history row, INSERT outbox row; update =
   SELECT the contact (the "before" of the history row), UPDATE it, INSERT history, INSERT
   outbox. Same columns, same values, same JSON payloads as Kith writes.
-* **sqlite3**: the same as raw async through the synchronous ``sqlite3`` module, one caller
-  (the physical limit on this machine, for information).
+* **sqlite3**: the same as raw async through the synchronous ``sqlite3`` module on SQLite,
+  one caller (the physical limit on this machine, for information).
 
-Kith's target: at most 3x the raw async time, and at least 1,000 commands/s on SQLite.
-Every figure is only meaningful as a ratio against the baselines measured in the same run.
+The machine is shared and noisy, so the contestants take turns in slices of
+``--slice`` commands (rotating who goes first): a burst of load hits all of them alike, and
+their ratios hold even when the absolute figures swing. Kith's targets: at most 3x the raw
+async time, at least 1,000 commands/s on SQLite.
 
     .venv/bin/python bench/commands.py                  # N=20,000, SQLite and PostgreSQL, 1 and 8
     .venv/bin/python bench/commands.py --quick          # smoke run (N=500)
-    .venv/bin/python bench/commands.py --db sqlite --n 5000 --callers 1
+    .venv/bin/python bench/commands.py --db sqlite --n 5000 --callers 1 --markdown
 """
 
 from __future__ import annotations
@@ -50,16 +52,16 @@ BACKENDS = ("sqlite", "postgres")
 OPS = ("create", "update")
 TARGET_RAW_RATIO = 3.0
 TARGET_SQLITE_RATE = 1000.0
-ADMIN_EMAIL = "bench@example.com"
+DEFAULT_SLICE = 1000
 
 
 # ---- the workload -------------------------------------------------------------------------------
 
 
-def create_payload(i: int) -> dict[str, Any]:
+def create_payload(i: int, tag: str = "c") -> dict[str, Any]:
     return {
         "name": f"Contact {i}",
-        "email": f"contact{i}@bench.example.com",
+        "email": f"{tag}{i}@bench.example.com",
         "phone": f"+33 1 {i:08d}",
         "title": "Engineer",
     }
@@ -69,76 +71,53 @@ def update_payload(contact_id: int, i: int) -> dict[str, Any]:
     return {"contact": contact_id, "name": f"Contact {i} renamed", "title": "Manager"}
 
 
-@dataclass
-class Timing:
-    """Seconds per phase and what the run left in its database."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def rate(self, op: str, n: int) -> float:
-        return n / self.seconds[op]
+def admin_email(tag: str) -> str:
+    return f"{tag}-admin@bench.example.com"
 
 
-class Progress:
-    """A one-line progress indication on stderr (every ~5 % of a phase)."""
-
-    def __init__(self, label: str, total: int, quiet: bool = False) -> None:
-        self.label = label
-        self.total = total
-        self.done = 0
-        self.step = max(1, total // 20)
-        self.quiet = quiet or total < 2000
-        self.tty = sys.stderr.isatty()
-        self._started = time.perf_counter()
-
-    def tick(self) -> None:
-        self.done += 1
-        if self.quiet or self.done % self.step:
-            return
-        rate = self.done / max(time.perf_counter() - self._started, 1e-9)
-        line = f"  {self.label}: {self.done:>6}/{self.total} ({rate:,.0f}/s)"
-        if self.tty:
-            sys.stderr.write("\r" + line)
-            if self.done == self.total:
-                sys.stderr.write("\n")
-        elif self.done * 4 % self.total < self.step * 4:  # about every quarter
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-
-async def drive(
-    n: int, callers: int, one: Callable[[int], Awaitable[None]], progress: Progress
-) -> float:
-    """Run ``one(i)`` for i in 0..n-1 from ``callers`` concurrent tasks; seconds taken."""
-    items = iter(range(n))
-
-    async def caller() -> None:
-        for i in items:  # shared iterator: each i is taken by exactly one caller
-            await one(i)
-            progress.tick()
-
-    start = time.perf_counter()
-    await asyncio.gather(*(caller() for _ in range(callers)))
-    return time.perf_counter() - start
+def expected_counts(n: int) -> dict[str, int]:
+    """What every contestant must leave behind: n contacts with their email, 2n history and
+    outbox rows (created + updated), every contact updated."""
+    return {
+        "contacts": n,
+        "contact_emails": n,
+        "history": 2 * n,
+        "outbox_events": 2 * n,
+        "updated": n,
+    }
 
 
 COUNT_SQL = {
-    "contacts": "SELECT COUNT(*) FROM contacts",
-    "contact_emails": "SELECT COUNT(*) FROM contact_emails",
-    "history": "SELECT COUNT(*) FROM history WHERE entity = 'contact'",
-    "outbox_events": "SELECT COUNT(*) FROM outbox_events WHERE entity = 'contact'",
-    "updated": "SELECT COUNT(*) FROM contacts WHERE title = 'Manager'",
+    "contacts": "SELECT COUNT(*) FROM contacts WHERE created_by = ?",
+    "contact_emails": (
+        "SELECT COUNT(*) FROM contact_emails e JOIN contacts c ON c.id = e.contact_id "
+        "WHERE c.created_by = ?"
+    ),
+    "history": "SELECT COUNT(*) FROM history WHERE entity = 'contact' AND actor_user_id = ?",
+    "outbox_events": "SELECT COUNT(*) FROM outbox_events WHERE entity = 'contact' AND actor = ?",
+    "updated": "SELECT COUNT(*) FROM contacts WHERE created_by = ? AND title = 'Manager'",
 }
 
 
-async def table_counts(url: str) -> dict[str, int]:
-    """What a run left behind (checked by the bench and its smoke test)."""
+def dollar(sql: str) -> str:
+    """``?`` placeholders → ``$1, $2…`` for asyncpg."""
+    parts = sql.split("?")
+    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+
+
+def actor_label(user_id: int) -> str:
+    return f"bench:user:{user_id}"
+
+
+async def table_counts(url: str, user_id: int) -> dict[str, int]:
+    """What one contestant (the user ``user_id``) left in the database."""
+    params = {k: [actor_label(user_id) if k == "outbox_events" else user_id] for k in COUNT_SQL}
     if url.startswith("sqlite"):
-        return _sqlite_counts(url)
+        with sqlite3.connect(sqlite_path(url)) as conn:
+            return {k: conn.execute(sql, params[k]).fetchone()[0] for k, sql in COUNT_SQL.items()}
     conn = await asyncpg.connect(url)
     try:
-        return {k: await conn.fetchval(sql) for k, sql in COUNT_SQL.items()}
+        return {k: await conn.fetchval(dollar(sql), *params[k]) for k, sql in COUNT_SQL.items()}
     finally:
         await conn.close()
 
@@ -147,35 +126,78 @@ def sqlite_path(url: str) -> str:
     return url.removeprefix("sqlite:///")
 
 
+async def drive(start: int, stop: int, callers: int, one: Callable[[int], Awaitable[None]]):
+    """Run ``one(i)`` for i in start..stop-1 from ``callers`` concurrent tasks."""
+    items = iter(range(start, stop))
+
+    async def caller() -> None:
+        for i in items:  # shared iterator: each i is taken by exactly one caller
+            await one(i)
+
+    await asyncio.gather(*(caller() for _ in range(callers)))
+
+
+class Contestant:
+    """Something that runs the workload slice by slice: ``open``, ``run`` slices, ``close``."""
+
+    name = ""
+    url = ""
+    user_id = 0
+
+    def __init__(self, url: str, tag: str, n: int) -> None:
+        self.url = url
+        self.tag = tag
+        self.ids = [0] * n
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def run(self, op: str, start: int, stop: int, callers: int) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def counts(self) -> dict[str, int]:
+        return await table_counts(self.url, self.user_id)
+
+
 # ---- Kith ---------------------------------------------------------------------------------------
 
 
-async def bench_kith(url: str, n: int, callers: int, label: str = "kith", quiet: bool = False):
-    """N contact.create then N contact.update through ``Kith.run``."""
-    timing = Timing()
-    kith = Kith(Settings(database_url=url))
-    async with kith:
-        user = await kith.run(
-            "user.create", {"email": ADMIN_EMAIL, "name": "Bench", "role": "admin"}, SYSTEM
+class KithContestant(Contestant):
+    """``contact.create`` / ``contact.update`` through ``Kith.run``, as an admin."""
+
+    name = "kith"
+
+    async def open(self) -> None:
+        self.kith = Kith(Settings(database_url=self.url))
+        await self.kith.start()
+        user = await self.kith.run(
+            "user.create",
+            {"email": admin_email(self.tag), "name": "Bench", "role": "admin"},
+            SYSTEM,
         )
-        await kith.drain()
-        actor = Actor(user_id=user.id, role="admin", name=user.name, email=user.email, via="bench")
-        ids = [0] * n
+        await self.kith.drain()
+        self.user_id = user.id
+        self.actor = Actor(
+            user_id=user.id, role="admin", name=user.name, email=user.email, via="bench"
+        )
+
+    async def run(self, op: str, start: int, stop: int, callers: int) -> None:
+        kith, actor, ids, tag = self.kith, self.actor, self.ids, self.tag
 
         async def create(i: int) -> None:
-            ids[i] = (await kith.run("contact.create", create_payload(i), actor)).id
+            ids[i] = (await kith.run("contact.create", create_payload(i, tag), actor)).id
 
         async def update(i: int) -> None:
             await kith.run("contact.update", update_payload(ids[i], i), actor)
 
-        for op, one in (("create", create), ("update", update)):
-            progress = Progress(f"{label} {op}", n, quiet)
-            start = time.perf_counter()
-            await drive(n, callers, one, progress)
-            await kith.drain()  # every event delivered to the plugins
-            timing.seconds[op] = time.perf_counter() - start
-    timing.counts = await table_counts(url)
-    return timing
+        await drive(start, stop, callers, create if op == "create" else update)
+        await kith.drain()  # every event delivered to the plugins
+
+    async def close(self) -> None:
+        await self.kith.stop()
 
 
 # ---- the same statements on the raw drivers -----------------------------------------------------
@@ -202,25 +224,26 @@ OUTBOX_SQL = (
     "INSERT INTO outbox_events (event_id, name, entity, entity_id, actor, at, data, claimed_by, "
     "claimed_at) VALUES (?, ?, 'contact', ?, ?, ?, ?, ?, ?)"
 )
-
-
-def dollar(sql: str) -> str:
-    """``?`` placeholders → ``$1, $2…`` for asyncpg."""
-    parts = sql.split("?")
-    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+)
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-class Statements:
+class RawParams:
     """Parameters of each statement, built as Kith builds them (same columns, same JSON)."""
 
-    def __init__(self, dialect: str, user_id: int) -> None:
+    def __init__(self, dialect: str, user_id: int, tag: str) -> None:
         self.sqlite = dialect == "sqlite"
         self.user_id = user_id
-        self.actor = f"bench:user:{user_id}"
+        self.tag = tag
+        self.actor = actor_label(user_id)
         self.claim = uuid.uuid4().hex[:16]
         self.sql = {
             k: (v if self.sqlite else dollar(v))
@@ -239,7 +262,7 @@ class Statements:
 
     def create(self, i: int) -> tuple[list[Any], Callable[[int], list[list[Any]]]]:
         """Parameters of the contact insert, and a function of its id giving the others."""
-        p = create_payload(i)
+        p = create_payload(i, self.tag)
         now = datetime.now(UTC)
         at = self.ts(now)
         contact = [p["name"], p["phone"], p["title"], "subscriber", "{}", self.user_id, p["email"]]
@@ -282,191 +305,159 @@ class Statements:
         """Parameters of the update, history and outbox statements."""
         p = update_payload(contact_id, i)
         at = self.ts(datetime.now(UTC))
-        changes = {
-            "name": [before["name"], p["name"]],
-            "title": [before["title"], p["title"]],
-        }
-        dumped, event = _dumps(changes), _dumps({"changes": changes})
+        changes = {"name": [before["name"], p["name"]], "title": [before["title"], p["title"]]}
+        dumped, event, claim = _dumps(changes), _dumps({"changes": changes}), (self.claim, at)
         return [
             [p["name"], p["title"], at, contact_id],
             [at, self.actor, self.user_id, "contact.update", contact_id, "updated", dumped],
-            [
-                uuid.uuid4().hex,
-                "contact.updated",
-                contact_id,
-                self.actor,
-                at,
-                event,
-                self.claim,
-                at,
-            ],
+            [uuid.uuid4().hex, "contact.updated", contact_id, self.actor, at, event, *claim],
         ]
 
 
-async def _bench_aiosqlite(url: str, n: int, callers: int, label: str, quiet: bool) -> Timing:
-    timing = Timing()
-    conn = await aiosqlite.connect(sqlite_path(url), isolation_level=None)
-    try:
-        for pragma in (
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA busy_timeout = 10000",
-        ):
+class AiosqliteContestant(Contestant):
+    """The statements through aiosqlite on one connection; callers take turns on it."""
+
+    name = "raw"
+
+    async def open(self) -> None:
+        self.conn = conn = await aiosqlite.connect(sqlite_path(self.url), isolation_level=None)
+        for pragma in SQLITE_PRAGMAS:
             await conn.execute(pragma)
         now = datetime.now(UTC).isoformat()
-        cursor = await conn.execute(USER_SQL, [ADMIN_EMAIL, 1, now, now])
-        user_id = (await cursor.fetchone())[0]
-        st = Statements("sqlite", user_id)
-        sql = st.sql
-        lock = asyncio.Lock()  # one connection: callers take turns, one transaction each
-        ids = [0] * n
-
-        async def create(i: int) -> None:
-            contact, rest = st.create(i)
-            async with lock:
-                await conn.execute("BEGIN IMMEDIATE")
-                try:
-                    cursor = await conn.execute(sql["contact"], contact)
-                    ids[i] = contact_id = (await cursor.fetchone())[0]
-                    email, hist, outbox = rest(contact_id)
-                    await conn.execute(sql["email"], email)
-                    await conn.execute(sql["history"], hist)
-                    await conn.execute(sql["outbox"], outbox)
-                    await conn.execute("COMMIT")
-                except BaseException:
-                    await conn.execute("ROLLBACK")
-                    raise
-
+        cursor = await conn.execute(USER_SQL, [admin_email(self.tag), 1, now, now])
+        self.user_id = (await cursor.fetchone())[0]
         conn.row_factory = aiosqlite.Row
+        self.params = RawParams("sqlite", self.user_id, self.tag)
+        self.lock = asyncio.Lock()  # one connection: one transaction at a time
 
-        async def update(i: int) -> None:
-            async with lock:
-                await conn.execute("BEGIN IMMEDIATE")
-                try:
-                    cursor = await conn.execute(sql["select"], [ids[i]])
-                    before = await cursor.fetchone()
-                    upd, hist, outbox = st.update(before, ids[i], i)
-                    await conn.execute(sql["update"], upd)
-                    await conn.execute(sql["history"], hist)
-                    await conn.execute(sql["outbox"], outbox)
-                    await conn.execute("COMMIT")
-                except BaseException:
-                    await conn.execute("ROLLBACK")
-                    raise
-
-        for op, one in (("create", create), ("update", update)):
-            timing.seconds[op] = await drive(n, callers, one, Progress(f"{label} {op}", n, quiet))
-    finally:
-        await conn.close()
-    timing.counts = await table_counts(url)
-    return timing
-
-
-async def _bench_asyncpg(url: str, n: int, callers: int, label: str, quiet: bool) -> Timing:
-    timing = Timing()
-    conn = await asyncpg.connect(url)
-    try:
-        now = datetime.now(UTC)
-        user_id = await conn.fetchval(dollar(USER_SQL), ADMIN_EMAIL, True, now, now)
-        st = Statements("postgres", user_id)
-        sql = st.sql
-        lock = asyncio.Lock()  # one connection: callers take turns, one transaction each
-        ids = [0] * n
-
-        async def create(i: int) -> None:
-            contact, rest = st.create(i)
-            async with lock, conn.transaction():
-                ids[i] = contact_id = await conn.fetchval(sql["contact"], *contact)
+    async def _create(self, i: int) -> None:
+        conn, sql = self.conn, self.params.sql
+        contact, rest = self.params.create(i)
+        async with self.lock:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await conn.execute(sql["contact"], contact)
+                self.ids[i] = contact_id = (await cursor.fetchone())[0]
                 email, hist, outbox = rest(contact_id)
-                await conn.execute(sql["email"], *email)
-                await conn.execute(sql["history"], *hist)
-                await conn.execute(sql["outbox"], *outbox)
+                await conn.execute(sql["email"], email)
+                await conn.execute(sql["history"], hist)
+                await conn.execute(sql["outbox"], outbox)
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
 
-        async def update(i: int) -> None:
-            async with lock, conn.transaction():
-                before = await conn.fetchrow(sql["select"], ids[i])
-                upd, hist, outbox = st.update(before, ids[i], i)
-                await conn.execute(sql["update"], *upd)
-                await conn.execute(sql["history"], *hist)
-                await conn.execute(sql["outbox"], *outbox)
+    async def _update(self, i: int) -> None:
+        conn, sql, contact_id = self.conn, self.params.sql, self.ids[i]
+        async with self.lock:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await conn.execute(sql["select"], [contact_id])
+                before = await cursor.fetchone()
+                upd, hist, outbox = self.params.update(before, contact_id, i)
+                await conn.execute(sql["update"], upd)
+                await conn.execute(sql["history"], hist)
+                await conn.execute(sql["outbox"], outbox)
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
 
-        for op, one in (("create", create), ("update", update)):
-            timing.seconds[op] = await drive(n, callers, one, Progress(f"{label} {op}", n, quiet))
-    finally:
-        await conn.close()
-    timing.counts = await table_counts(url)
-    return timing
+    async def run(self, op: str, start: int, stop: int, callers: int) -> None:
+        await drive(start, stop, callers, self._create if op == "create" else self._update)
+
+    async def close(self) -> None:
+        await self.conn.close()
 
 
-async def bench_raw(url: str, n: int, callers: int, label: str = "raw", quiet: bool = False):
-    """The same statements through aiosqlite or asyncpg, on one persistent connection."""
-    if url.startswith("sqlite"):
-        return await _bench_aiosqlite(url, n, callers, label, quiet)
-    return await _bench_asyncpg(url, n, callers, label, quiet)
+class AsyncpgContestant(Contestant):
+    """The statements through asyncpg on one connection; callers take turns on it."""
+
+    name = "raw"
+
+    async def open(self) -> None:
+        self.conn = conn = await asyncpg.connect(self.url)
+        now = datetime.now(UTC)
+        self.user_id = await conn.fetchval(dollar(USER_SQL), admin_email(self.tag), True, now, now)
+        self.params = RawParams("postgres", self.user_id, self.tag)
+        self.lock = asyncio.Lock()  # one connection: one transaction at a time
+
+    async def _create(self, i: int) -> None:
+        conn, sql = self.conn, self.params.sql
+        contact, rest = self.params.create(i)
+        async with self.lock, conn.transaction():
+            self.ids[i] = contact_id = await conn.fetchval(sql["contact"], *contact)
+            email, hist, outbox = rest(contact_id)
+            await conn.execute(sql["email"], *email)
+            await conn.execute(sql["history"], *hist)
+            await conn.execute(sql["outbox"], *outbox)
+
+    async def _update(self, i: int) -> None:
+        conn, sql, contact_id = self.conn, self.params.sql, self.ids[i]
+        async with self.lock, conn.transaction():
+            before = await conn.fetchrow(sql["select"], contact_id)
+            upd, hist, outbox = self.params.update(before, contact_id, i)
+            await conn.execute(sql["update"], *upd)
+            await conn.execute(sql["history"], *hist)
+            await conn.execute(sql["outbox"], *outbox)
+
+    async def run(self, op: str, start: int, stop: int, callers: int) -> None:
+        await drive(start, stop, callers, self._create if op == "create" else self._update)
+
+    async def close(self) -> None:
+        await self.conn.close()
 
 
-def bench_sqlite3(url: str, n: int, label: str = "sqlite3", quiet: bool = False) -> Timing:
-    """The same statements through the synchronous ``sqlite3`` module, one caller."""
-    timing = Timing()
-    conn = sqlite3.connect(sqlite_path(url), isolation_level=None)
-    try:
-        for pragma in (
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
-        ):
+class Sqlite3Contestant(Contestant):
+    """The statements through the synchronous ``sqlite3`` module, one caller."""
+
+    name = "sqlite3"
+
+    async def open(self) -> None:
+        self.conn = conn = sqlite3.connect(sqlite_path(self.url), isolation_level=None)
+        for pragma in SQLITE_PRAGMAS:
             conn.execute(pragma)
         now = datetime.now(UTC).isoformat()
-        user_id = conn.execute(USER_SQL, [ADMIN_EMAIL, 1, now, now]).fetchone()[0]
-        st = Statements("sqlite", user_id)
-        sql = st.sql
-        ids = [0] * n
-
-        def create(i: int) -> None:
-            contact, rest = st.create(i)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                ids[i] = contact_id = conn.execute(sql["contact"], contact).fetchone()[0]
-                email, hist, outbox = rest(contact_id)
-                conn.execute(sql["email"], email)
-                conn.execute(sql["history"], hist)
-                conn.execute(sql["outbox"], outbox)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-
-        def update(i: int) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                before = conn.execute(sql["select"], [ids[i]]).fetchone()
-                upd, hist, outbox = st.update(before, ids[i], i)
-                conn.execute(sql["update"], upd)
-                conn.execute(sql["history"], hist)
-                conn.execute(sql["outbox"], outbox)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-
+        self.user_id = conn.execute(USER_SQL, [admin_email(self.tag), 1, now, now]).fetchone()[0]
         conn.row_factory = sqlite3.Row
-        for op, one in (("create", create), ("update", update)):
-            progress = Progress(f"{label} {op}", n, quiet)
-            start = time.perf_counter()
-            for i in range(n):
-                one(i)
-                progress.tick()
-            timing.seconds[op] = time.perf_counter() - start
-    finally:
-        conn.close()
-    timing.counts = _sqlite_counts(url)
-    return timing
+        self.params = RawParams("sqlite", self.user_id, self.tag)
 
+    def _create(self, i: int) -> None:
+        conn, sql = self.conn, self.params.sql
+        contact, rest = self.params.create(i)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.ids[i] = contact_id = conn.execute(sql["contact"], contact).fetchone()[0]
+            email, hist, outbox = rest(contact_id)
+            conn.execute(sql["email"], email)
+            conn.execute(sql["history"], hist)
+            conn.execute(sql["outbox"], outbox)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
-def _sqlite_counts(url: str) -> dict[str, int]:
-    with sqlite3.connect(sqlite_path(url)) as conn:
-        return {k: conn.execute(sql).fetchone()[0] for k, sql in COUNT_SQL.items()}
+    def _update(self, i: int) -> None:
+        conn, sql, contact_id = self.conn, self.params.sql, self.ids[i]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            before = conn.execute(sql["select"], [contact_id]).fetchone()
+            upd, hist, outbox = self.params.update(before, contact_id, i)
+            conn.execute(sql["update"], upd)
+            conn.execute(sql["history"], hist)
+            conn.execute(sql["outbox"], outbox)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def run(self, op: str, start: int, stop: int, callers: int) -> None:
+        one = self._create if op == "create" else self._update
+        for i in range(start, stop):
+            one(i)
+
+    async def close(self) -> None:
+        self.conn.close()
 
 
 # ---- fresh databases ----------------------------------------------------------------------------
@@ -475,9 +466,10 @@ def _sqlite_counts(url: str) -> dict[str, int]:
 class Databases:
     """Fresh migrated databases made with ``kith.migrate.migrate``.
 
-    SQLite: one migrated template in a temporary directory, copied for every run. PostgreSQL:
-    one uniquely named database, migrated once and emptied (``TRUNCATE … RESTART IDENTITY``)
-    before every run, dropped by :meth:`close`.
+    SQLite: a migrated template in a temporary directory, copied for every contestant.
+    PostgreSQL: one uniquely named database, migrated once, emptied (``TRUNCATE … RESTART
+    IDENTITY``) before each round and shared by that round's contestants (each writes its
+    own rows: its own user, its own emails), dropped by :meth:`close`.
 
     ``templates`` may give an already migrated, empty database per backend (the smoke test
     passes its own; such a PostgreSQL database is emptied but not dropped).
@@ -520,7 +512,7 @@ class Databases:
         return self.templates[backend]
 
     async def fresh(self, backend: str) -> str:
-        """The URL of a migrated, empty database."""
+        """A migrated, empty SQLite file, or the emptied PostgreSQL database."""
         template = await self._template(backend)
         self._count += 1
         if backend == "sqlite":
@@ -556,15 +548,63 @@ class Databases:
 
 
 @dataclass
+class Timing:
+    """Seconds per phase and what the contestant left in the database."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(OPS, 0.0))
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Run:
-    """One backend and number of callers: the raw baseline, Kith, then sqlite3 (one caller),
-    measured back to back so that the machine's noise hits them alike."""
+    """One backend and number of callers: Kith, raw async and sqlite3 in turns."""
 
     backend: str
     callers: int
     kith: Timing
     raw: Timing
     sync: Timing | None = None
+
+
+async def race(
+    contestants: Sequence[Contestant],
+    n: int,
+    callers: int,
+    slice_size: int,
+    label: str,
+    quiet: bool = False,
+) -> dict[str, Timing]:
+    """Every contestant does N creates then N updates, in turns of ``slice_size`` commands;
+    who goes first rotates. Returns each one's seconds per phase and row counts."""
+    timings = {c.name: Timing() for c in contestants}
+    for c in contestants:
+        await c.open()
+    try:
+        turn = 0
+        for op in OPS:
+            for start in range(0, n, slice_size):
+                stop = min(n, start + slice_size)
+                k = turn % len(contestants)
+                for c in [*contestants[k:], *contestants[:k]]:
+                    began = time.perf_counter()
+                    await c.run(op, start, stop, 1 if c.name == "sqlite3" else callers)
+                    timings[c.name].seconds[op] += time.perf_counter() - began
+                turn += 1
+                if not quiet:
+                    rates = ", ".join(
+                        f"{name} {stop / t.seconds[op]:,.0f}/s" for name, t in timings.items()
+                    )
+                    print(f"  {label} {op} {stop:>6}/{n}: {rates}", file=sys.stderr, flush=True)
+    finally:
+        for c in contestants:
+            await c.close()
+    for c in contestants:
+        timings[c.name].counts = await c.counts()
+        if timings[c.name].counts != expected_counts(n):
+            raise AssertionError(
+                f"{c.name} {label} left {timings[c.name].counts}, not {expected_counts(n)}"
+            )
+    return timings
 
 
 @dataclass
@@ -576,7 +616,8 @@ class Report:
     def has_sync(self) -> bool:
         return any(r.sync is not None for r in self.runs)
 
-    def total(self, t: Timing) -> float:
+    @staticmethod
+    def total(t: Timing) -> float:
         return sum(t.seconds[op] for op in OPS)
 
     def rows(self) -> list[list[str]]:
@@ -631,18 +672,6 @@ class Report:
         return out
 
 
-def expected_counts(n: int) -> dict[str, int]:
-    """What every run must leave behind: n contacts with their email, 2n history and outbox
-    rows (created + updated), every contact updated."""
-    return {
-        "contacts": n,
-        "contact_emails": n,
-        "history": 2 * n,
-        "outbox_events": 2 * n,
-        "updated": n,
-    }
-
-
 async def run_benchmark(
     n: int,
     backends: Sequence[str],
@@ -650,26 +679,24 @@ async def run_benchmark(
     databases: Databases,
     *,
     sync_baseline: bool = True,
+    slice_size: int = DEFAULT_SLICE,
     quiet: bool = False,
 ) -> Report:
-    """Each backend and number of callers: raw baseline, Kith, then sqlite3."""
+    """Each backend and number of callers: Kith, raw async and sqlite3 in turns."""
     runs: list[Run] = []
     for backend in backends:
+        raw_class = AiosqliteContestant if backend == "sqlite" else AsyncpgContestant
         for c in callers:
-            label = f"{backend} x{c}"
-            raw = await bench_raw(await databases.fresh(backend), n, c, f"raw {label}", quiet)
-            kith = await bench_kith(await databases.fresh(backend), n, c, f"kith {label}", quiet)
-            for what, t in (("raw", raw), ("kith", kith)):
-                if t.counts != expected_counts(n):
-                    raise AssertionError(
-                        f"{what} {label} left {t.counts}, not {expected_counts(n)}"
-                    )
-            sync = None
+            kith_url = await databases.fresh(backend)
+            raw_url = await databases.fresh(backend) if backend == "sqlite" else kith_url
+            contestants: list[Contestant] = [
+                KithContestant(kith_url, "kith", n),
+                raw_class(raw_url, "raw", n),
+            ]
             if sync_baseline:
-                sync = bench_sqlite3(await databases.fresh("sqlite"), n, quiet=quiet)
-                if sync.counts != expected_counts(n):
-                    raise AssertionError(f"sqlite3 left {sync.counts}, not {expected_counts(n)}")
-            runs.append(Run(backend, c, kith, raw, sync))
+                contestants.append(Sqlite3Contestant(await databases.fresh("sqlite"), "sync", n))
+            t = await race(contestants, n, c, slice_size, f"{backend} x{c}", quiet)
+            runs.append(Run(backend, c, t["kith"], t["raw"], t.get("sqlite3")))
     return Report(n, runs)
 
 
@@ -678,11 +705,13 @@ def main(argv: Sequence[str] | None = None) -> Report:
     parser.add_argument("--n", type=int, default=None, help="commands of each kind (20000)")
     parser.add_argument("--db", default="sqlite,postgres", help="backends: sqlite,postgres")
     parser.add_argument("--callers", default="1,8", help="concurrent callers, e.g. 1,8")
+    parser.add_argument("--slice", type=int, default=DEFAULT_SLICE, help="commands per turn")
     parser.add_argument("--quick", action="store_true", help="a small smoke run (N=500)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL admin URL")
     args = parser.parse_args(argv)
     n = args.n or (500 if args.quick else 20_000)
+    slice_size = min(args.slice, 100) if args.quick else args.slice
     backends = [b.strip() for b in args.db.split(",") if b.strip()]
     for b in backends:
         if b not in BACKENDS:
@@ -691,11 +720,20 @@ def main(argv: Sequence[str] | None = None) -> Report:
 
     async def go() -> Report:
         async with Databases(args.pg_url) as databases:
-            return await run_benchmark(n, backends, callers, databases)
+            return await run_benchmark(n, backends, callers, databases, slice_size=slice_size)
 
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     report = asyncio.run(go())
-    print(f"\nN = {n:,} contact.create then {n:,} contact.update per run; cmd/s = commands/s")
+    print(
+        f"\nPython {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, "
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} before and "
+        f"{os.getloadavg()[0]:.1f} after the run"
+    )
+    print(
+        f"N = {n:,} contact.create then {n:,} contact.update per contestant, in turns of "
+        f"{slice_size:,}; cmd/s = commands/s"
+    )
     print(report.table(markdown=args.markdown))
     print()
     for line in report.verdicts():
