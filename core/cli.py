@@ -408,5 +408,14 @@ from .automations.cli import automations  # noqa: E402 - the group needs the hel
 
 main.add_command(automations)
 
+@main.command("docs")
+@click.option("--check", is_flag=True, help="Exit 1 if docs/hooks.md or docs/commands.md is stale.")
+def docs(check: bool) -> None:
+    """Write docs/hooks.md and docs/commands.md from the hookspecs and the commands."""
+    from .docs_gen import main as docs_main
+
+    sys.exit(docs_main(["--check"] if check else []))
+
+
 if __name__ == "__main__":
     main()
