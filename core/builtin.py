@@ -22,10 +22,9 @@ def kith_tables() -> list[str]:
 def kith_commands() -> list[CommandSpec]:
     """Generic create/update/archive/restore/get for every entity, plus activity.log and
     task.complete; <entity>.list and <entity>.timeline; custom fields, tags, settings, find;
-    job administration."""
+    job administration; the API token commands."""
     from . import job_commands
 
-    the API token commands."""
     return [
         *users.COMMANDS,
         *people.COMMANDS,

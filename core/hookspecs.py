@@ -214,8 +214,6 @@ def kith_jobs() -> list[JobSpec]:
 
 # ---------------------------------------------------------------------------------------------
 # Data: search, timelines, demo data
-# Data: merging records
-# Automations
 # ---------------------------------------------------------------------------------------------
 
 
@@ -237,26 +235,6 @@ def kith_search_sources() -> list[SearchSource]:
         ``[{"id", "label", "detail", "score"}]`` (``query.terms`` are the lower-cased words,
         ``query.fts5`` / ``query.tsquery`` ready-made full-text expressions) and apply
         visibility yourself from ``ctx.actor``. A failing source is logged and skipped.
-def kith_automation_actions() -> list[ActionSpec]:
-    """Offer actions that automations can use (``then:`` steps).
-
-    Called once per process, when the automations engine starts (**each**, **sync**).
-    Build actions with ``@kith.automation_action(name, config=Model, emits=[...],
-    entities=[...], commands=[...])`` on ``async def action(actx, config)``; its docstring
-    is its description. ``actx`` is a :class:`kith.ActionContext`: ``actx.record`` (the
-    record, with references by name and money in major units), ``actx.entity``,
-    ``actx.record_id``, ``actx.event``, ``await actx.command(name, payload)`` (runs a
-    command in the run's transaction as the automation, so loops are tracked),
-    ``await actx.user_id("owner" | "manager" | ref)``, ``actx.when("+2 business days")``,
-    ``actx.emit(...)`` and ``await actx.schedule(...)`` for slow or external work. Template
-    strings in the settings are rendered (jinja2 sandbox) before ``config`` is validated.
-    Raise ``kith.KithError`` to refuse: the run logs the reason and stops, and nothing the
-    action wrote is kept. Return a small dict for the run log (``{"task": 12}``).
-
-    A plugin may replace a core action by returning one with the same name (core actions
-    are ``trylast``). Two plugins offering the same name stop the start.
-
-    :return: a list of :class:`kith.ActionSpec`.
     """
 
 
@@ -302,7 +280,7 @@ async def kith_demo_data(kith: Kith, users: dict[str, Actor], rng: Random) -> No
 
 
 # ---------------------------------------------------------------------------------------------
-# HTTP: routes
+# Channels: HTTP routes
 # ---------------------------------------------------------------------------------------------
 
 
@@ -324,6 +302,15 @@ def kith_routes(kith: Kith) -> list[Any]:
         one, ``kith.plugin_settings(name)`` reads settings).
     :return: a list of litestar route handlers, controllers or routers (each may carry its
         own guards, middleware, exception handlers and request body limit).
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: merging records
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
 def kith_merge_references(entity: str) -> list[MergeReference] | None:
     """Name the columns of your tables that point at records of ``entity``, so that a merge
     moves your rows from the loser to the survivor, and an undo moves them back.
@@ -346,6 +333,39 @@ def kith_merge_references(entity: str) -> list[MergeReference] | None:
         ``unique_with=("purpose",)``: rows whose twin already points at the survivor stay
         with the loser (they are reported as kept) instead of breaking the key. Return
         ``None`` or ``[]`` when none of your tables points at ``entity``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Automations
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_automation_actions() -> list[ActionSpec]:
+    """Offer actions that automations can use (``then:`` steps).
+
+    Called once per process, when the automations engine starts (**each**, **sync**).
+    Build actions with ``@kith.automation_action(name, config=Model, emits=[...],
+    entities=[...], commands=[...])`` on ``async def action(actx, config)``; its docstring
+    is its description. ``actx`` is a :class:`kith.ActionContext`: ``actx.record`` (the
+    record, with references by name and money in major units), ``actx.entity``,
+    ``actx.record_id``, ``actx.event``, ``await actx.command(name, payload)`` (runs a
+    command in the run's transaction as the automation, so loops are tracked),
+    ``await actx.user_id("owner" | "manager" | ref)``, ``actx.when("+2 business days")``,
+    ``actx.emit(...)`` and ``await actx.schedule(...)`` for slow or external work. Template
+    strings in the settings are rendered (jinja2 sandbox) before ``config`` is validated.
+    Raise ``kith.KithError`` to refuse: the run logs the reason and stops, and nothing the
+    action wrote is kept. Return a small dict for the run log (``{"task": 12}``).
+
+    A plugin may replace a core action by returning one with the same name (core actions
+    are ``trylast``). Two plugins offering the same name stop the start.
+
+    :return: a list of :class:`kith.ActionSpec`.
+    """
+
+
+@hookspec
 def kith_automation_triggers() -> list[TriggerSpec]:
     """Declare the events your plugin emits that automations may start from.
 

@@ -55,6 +55,7 @@ class Settings(BaseModel):
     backup_dir: str = Field("backups", description="Where backup.create writes backups")
     webhooks_allow_private: bool = Field(
         False, description="Let webhooks and automations call private addresses (development)"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -33,7 +33,6 @@ code{{background:#eef2f6;padding:.1rem .3rem;border-radius:4px}}
 </body></html>"""
 
 
-def create_app(kith: Kith, *, manage_lifecycle: bool = True, run_jobs: bool = True) -> Litestar:
 def _routing_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """No route, or a method a route does not take: answered as problem+json (RFC 9457),
     the shape every Kith HTTP error has (channels render their own errors the same way)."""
@@ -59,7 +58,7 @@ def _routing_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Res
     )
 
 
-def create_app(kith: Kith, *, manage_lifecycle: bool = True) -> Litestar:
+def create_app(kith: Kith, *, manage_lifecycle: bool = True, run_jobs: bool = True) -> Litestar:
     """Build the HTTP app around ``kith``; with ``manage_lifecycle`` the app starts and stops
     Kith in its lifespan (``kith run``), otherwise the caller owns it (tests). ``run_jobs``
     (``kith run`` without ``--no-worker``) also runs jobs or leads their scheduler."""
