@@ -169,6 +169,8 @@ class Hooks:
         found: list[Any] = []
         for impl in self._impls("kith_routes"):
             found.extend(self._call(impl, {"kith": self.kith}) or [])
+        return found
+
     def automation_actions(self) -> list[tuple[str, ActionSpec]]:
         found: list[tuple[str, ActionSpec]] = []
         for impl in self._impls("kith_automation_actions"):
