@@ -370,6 +370,7 @@ class ExternalId(Table, tablename="external_ids"):
     system = Varchar(length=50)
     external_id = Varchar(length=200)
     record_id = Integer()
+    created_at = _ts()
 
 
 class ImportRun(Table, tablename="import_runs"):
@@ -396,6 +397,8 @@ class ImportRun(Table, tablename="import_runs"):
     user_id = Integer(null=True, default=None)
     actor = Varchar(length=100)
     error = Text(null=True, default=None)
+    created_at = _ts()
+    updated_at = _ts()
     finished_at = _ts(null=True)
 
 
@@ -421,6 +424,7 @@ class MergeRecord(Table, tablename="merges"):
     kept = JSON(default="[]")
     actor = Varchar(length=100)
     actor_user_id = Integer(null=True, default=None)
+    created_at = _ts()
     undone_at = _ts(null=True)
     undo_conflicts = JSON(default="[]")
 
@@ -436,6 +440,7 @@ class DuplicatePair(Table, tablename="duplicate_pairs"):
     reasons = JSON(default="[]")
     status = Varchar(length=10, default="open")
     found_at = _ts()
+    updated_at = _ts()
 
 
 CORE_TABLES += [ExternalId, ImportRun, ImportReject, MergeRecord, DuplicatePair]
