@@ -13,6 +13,12 @@ from .automations.triggers import TriggerSpec
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
+
+# Input field types and (further down) the core tables, for plugins that read and write
+# core records through ``ctx.select/get/insert/update`` and declare command inputs the way
+# the core does (``Input`` refuses unknown fields and trims text; ``Ref`` is an id or a name;
+# ``Email`` is validated and normalised to lower case).
+from .entities._common import Email, Input, Name, Ref
 from .errors import FieldError, KithError, forbidden, invalid, not_found
 from .events import Event
 from .hookspecs import hookimpl, hookspec
@@ -21,6 +27,20 @@ from .money import check_currency, to_major, to_minor
 from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
 from .settings import Settings
+from .tables import (
+    Activity,
+    Contact,
+    ContactEmail,
+    Deal,
+    Lead,
+    Organization,
+    Pipeline,
+    Stage,
+    Task,
+    Team,
+    TeamMember,
+    User,
+)
 
 __version__ = "0.1.0"
 
@@ -36,19 +56,35 @@ __all__ = [
     "ActionConfig",
     "ActionContext",
     "ActionSpec",
+    "Activity",
     "Actor",
     "Clock",
     "CommandSpec",
+    "Contact",
+    "ContactEmail",
     "Context",
+    "Deal",
+    "Email",
     "Event",
     "FieldError",
     "FrozenClock",
+    "Input",
     "JobSpec",
     "Kith",
     "KithError",
+    "Lead",
+    "Name",
+    "Organization",
+    "Pipeline",
+    "Ref",
     "Settings",
+    "Stage",
     "SystemClock",
+    "Task",
+    "Team",
+    "TeamMember",
     "TriggerSpec",
+    "User",
     "__version__",
     "automation_action",
     "check_currency",

@@ -122,8 +122,17 @@ def init(admin_email: str | None, admin_name: str | None) -> None:
     except KithError as err:
         fail(err)
     click.echo(f"Database ready: {_safe_url(kith.settings.database_url)}")
+    _init_plugins(load_kith())  # its own Kith: one Kith object serves one event loop
     if admin_email:
         _ensure_admin(kith, admin_email, admin_name)
+
+
+@async_command
+async def _init_plugins(kith: Kith) -> None:
+    """Each plugin's ``kith_init``: default records (idempotent, so init can run again)."""
+    async with kith:
+        await kith.hooks.init(kith)
+        await kith.drain()
 
 
 @async_command

@@ -81,6 +81,22 @@ async def kith_shutdown(kith: Kith) -> None:
     """
 
 
+@hookspec
+async def kith_init(kith: Kith) -> None:
+    """Set up the data your plugin needs in a new installation (default records).
+
+    Called by ``kith init`` after the migrations ran and before the first admin is created
+    (**each**, **async allowed**), with Kith started on the migrated database. ``kith init``
+    may run again on an installation that is already set up, so make it **idempotent**:
+    create what is missing, never duplicate or overwrite what exists (a person may have
+    renamed or changed it). Write through commands (``await kith.run(name, payload,
+    kith_actor)`` with ``kith.SYSTEM``) so history and events are recorded. Raising stops
+    ``kith init`` with the plugin's name in the error.
+
+    :param kith: the running application.
+    """
+
+
 # ---------------------------------------------------------------------------------------------
 # Data: tables
 # ---------------------------------------------------------------------------------------------

@@ -36,7 +36,9 @@ log = logging.getLogger("kith.plugins")
 
 ENTRY_POINT_GROUP = "kith.plugins"
 # name → module of the plugins shipped in the kith.plugins package (added by their issues)
-BUNDLED_PLUGINS: dict[str, str] = {}
+BUNDLED_PLUGINS: dict[str, str] = {
+    "sales": "kith.plugins.sales.plugin",
+}
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -202,6 +204,18 @@ class Hooks:
             except Exception as exc:
                 raise KithError(
                     "plugin_error", f"Plugin {impl.plugin_name} failed to start: {exc}"
+                ) from exc
+
+    async def init(self, kith: Kith) -> None:
+        """``kith init``: let each plugin create its default records (idempotently)."""
+        for impl in self._impls("kith_init"):
+            try:
+                await await_me_maybe(self._call(impl, {"kith": kith}))
+            except KithError:
+                raise
+            except Exception as exc:
+                raise KithError(
+                    "plugin_error", f"Plugin {impl.plugin_name} failed to initialise: {exc}"
                 ) from exc
 
     async def shutdown(self, kith: Kith) -> None:
