@@ -1,6 +1,8 @@
 """Fixtures for the automation stories: a pipeline, a sales team, and a tiny stand-in for the
-sales plugin's ``deal.move`` (that plugin lives on another branch) emitting
-``deal.stage_changed`` the way it will: ``changes: {"stage_id": [before, after]}``."""
+sales plugin's ``deal.move`` emitting ``deal.stage_changed`` the way it does (``changes:
+{"stage_id": [before, after]}``). The sales plugin itself is off here, so its own follow-up
+jobs and tasks do not mix with the automations'; ``test_automations_with_sales.py`` runs
+the example with the real plugin."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 import kith
 import pytest
+from kith.settings import PluginsFile
 from pydantic import BaseModel
 
 EXAMPLE = (Path(__file__).parent / "follow_up_qualified_deals.yaml").read_text(encoding="utf-8")
@@ -51,9 +54,17 @@ class SalesStandIn:
         return [move_deal]
 
 
+WITHOUT_SALES = {"sales": False}
+
+
 @pytest.fixture
 def kith_plugins():
     return [("sales-stand-in", SalesStandIn())]
+
+
+@pytest.fixture
+def kith_plugins_file():
+    return PluginsFile(enabled=dict(WITHOUT_SALES))
 
 
 @dataclass

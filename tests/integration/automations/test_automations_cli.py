@@ -60,4 +60,4 @@ def test_the_defaults_import_with_one_flag(cli_env):
     result = CliRunner().invoke(main, ["automations", "import", "--defaults"], env=cli_env)
     assert result.exit_code == 0, result.output
     assert result.output.count("created") == 3
-    assert "needs plugin sales" in result.output
+    assert "needs plugin service" in result.output  # sales is installed, service not yet

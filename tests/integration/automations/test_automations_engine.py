@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import kith
 import pytest
-from conftest import EXAMPLE, SalesStandIn, new_deal, runs_of
+from conftest import EXAMPLE, WITHOUT_SALES, SalesStandIn, new_deal, runs_of
 from kith.settings import PluginsFile, Settings
 from kith.testing import count_rows
 
 
 @pytest.fixture
 def kith_plugins_file():
-    return PluginsFile(settings={"automations": {"runs_per_record_per_hour": 3}})
+    return PluginsFile(
+        enabled=dict(WITHOUT_SALES), settings={"automations": {"runs_per_record_per_hour": 3}}
+    )
 
 
 async def _enable_example(run_command):
@@ -41,7 +43,7 @@ async def test_a_run_waiting_when_kith_restarts_finishes_after_the_restart(
     again = kith.Kith(
         Settings(database_url=kith_db_url, plugins_file="/nonexistent/plugins.toml"),
         clock=clock,
-        plugins_file=PluginsFile(),
+        plugins_file=PluginsFile(enabled=dict(WITHOUT_SALES)),
         extra_plugins=[("sales-stand-in", SalesStandIn()), ("recorder", Recorder())],
     )
     await again.start()
