@@ -132,11 +132,14 @@ def _sqlite_rows(path: str) -> dict[str, int]:
         return {}
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
+        # full-text indexes (FTS5 virtual tables and their shadow tables) always hold rows
         tables = [
             r[0]
             for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND (sql IS NULL OR sql NOT LIKE 'CREATE VIRTUAL TABLE%')"
             )
+            if "_fts" not in r[0]
         ]
         return {
             t: conn.execute(f"SELECT COUNT(*) FROM {quote(t)}").fetchone()[0]  # noqa: S608
