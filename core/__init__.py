@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .automations.actions import ActionConfig, ActionContext, ActionSpec, automation_action
-from .automations.triggers import TriggerSpec
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
-from .dataio.merge_refs import MergeReference
 
 # Input field types and (further down) the core tables, for plugins that read and write
 # core records through ``ctx.select/get/insert/update`` and declare command inputs the way
@@ -29,9 +26,6 @@ from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
 from .search import SearchQuery, SearchSource
 from .settings import Settings
-
-# Signed tokens for links that leave Kith (rating links, unsubscribe links).
-from .signing import sign_token, verify_token
 from .tables import (
     Activity,
     Contact,
@@ -40,17 +34,13 @@ from .tables import (
     Lead,
     Organization,
     Pipeline,
-    RecordTag,
     Stage,
-    Tag,
     Task,
     Team,
     TeamMember,
-    Ticket,
     User,
 )
 from .timeline import TimelinePosition
-from .tokens import authenticate_token
 
 __version__ = "0.1.0"
 
@@ -63,9 +53,6 @@ async def run(name: str, payload: dict[str, Any] | None, actor: Actor) -> Any:
 __all__ = [
     "ROLES",
     "SYSTEM",
-    "ActionConfig",
-    "ActionContext",
-    "ActionSpec",
     "Activity",
     "Actor",
     "Clock",
@@ -83,28 +70,21 @@ __all__ = [
     "Kith",
     "KithError",
     "Lead",
-    "MergeReference",
     "Name",
     "Organization",
     "Pipeline",
-    "RecordTag",
     "Ref",
     "SearchQuery",
     "SearchSource",
     "Settings",
     "Stage",
     "SystemClock",
-    "Tag",
     "Task",
     "Team",
     "TeamMember",
-    "Ticket",
     "TimelinePosition",
-    "TriggerSpec",
     "User",
     "__version__",
-    "authenticate_token",
-    "automation_action",
     "check_currency",
     "command",
     "commands_in",
@@ -117,8 +97,6 @@ __all__ = [
     "not_found",
     "register_entity",
     "run",
-    "sign_token",
     "to_major",
     "to_minor",
-    "verify_token",
 ]

@@ -24,11 +24,8 @@ from .errors import FieldError, KithError
 from .settings import PluginsFile
 
 if TYPE_CHECKING:
-    from .automations.actions import ActionSpec
-    from .automations.triggers import TriggerSpec
     from .commands import CommandSpec
     from .context import Context
-    from .dataio.merge_refs import MergeReference
     from .events import Event
     from .jobs import JobSpec
     from .permissions import Actor
@@ -41,11 +38,7 @@ ENTRY_POINT_GROUP = "kith.plugins"
 # name → module of the plugins shipped in the kith.plugins package (added by their issues)
 BUNDLED_PLUGINS: dict[str, str] = {
     "sales": "kith.plugins.sales.plugin",
-    "service": "kith.plugins.service.plugin",
 }
-# built-in channels, registered like bundled plugins (``[plugins.api] enabled = false`` turns
-# the REST API off)
-BUNDLED_PLUGINS["api"] = "kith.channels.api.plugin"
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -73,7 +66,6 @@ def load_plugin_manager(
 ) -> tuple[pluggy.PluginManager, list[LoadedPlugin]]:
     """Build the plugin manager and register every enabled plugin."""
     from . import builtin
-    from .automations import plugin as automations
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -91,10 +83,6 @@ def load_plugin_manager(
         loaded.append(LoadedPlugin(name, module, source, version, hooks))
 
     register("core", builtin, "core")
-    from .dataio import plugin as dataio_plugin  # import, export, duplicates, merge, backup
-
-    register("core.dataio", dataio_plugin, "core")
-    register("automations", automations, "core")
     for name, module_path in BUNDLED_PLUGINS.items():
         if plugins_file.is_enabled(name):
             register(name, importlib.import_module(module_path), "bundled")
@@ -160,27 +148,6 @@ class Hooks:
     def jobs(self) -> list[tuple[str, JobSpec]]:
         found: list[tuple[str, JobSpec]] = []
         for impl in self._impls("kith_jobs"):
-            for spec in self._call(impl, {}) or []:
-                found.append((impl.plugin_name, spec))
-        return found
-
-    def routes(self) -> list[Any]:
-        """Every plugin's litestar route handlers (``kith_routes``), in load order."""
-        found: list[Any] = []
-        for impl in self._impls("kith_routes"):
-            found.extend(self._call(impl, {"kith": self.kith}) or [])
-        return found
-
-    def automation_actions(self) -> list[tuple[str, ActionSpec]]:
-        found: list[tuple[str, ActionSpec]] = []
-        for impl in self._impls("kith_automation_actions"):
-            for spec in self._call(impl, {}) or []:
-                found.append((impl.plugin_name, spec))
-        return found
-
-    def automation_triggers(self) -> list[tuple[str, TriggerSpec]]:
-        found: list[tuple[str, TriggerSpec]] = []
-        for impl in self._impls("kith_automation_triggers"):
             for spec in self._call(impl, {}) or []:
                 found.append((impl.plugin_name, spec))
         return found
@@ -275,23 +242,6 @@ class Hooks:
                 await await_me_maybe(self._call(impl, {"kith": kith}))
             except Exception:
                 log.exception("plugin %s failed to shut down", impl.plugin_name)
-
-    def merge_references(self, entity: str) -> list[tuple[str, MergeReference]]:
-        """Every plugin's ``kith_merge_references`` for ``entity``: ``(plugin, reference)``."""
-        from .dataio.merge_refs import MergeReference
-
-        found: list[tuple[str, MergeReference]] = []
-        for impl in self._impls("kith_merge_references"):
-            for ref in self._call(impl, {"entity": entity}) or []:
-                if not isinstance(ref, MergeReference):
-                    raise KithError(
-                        "plugin_error",
-                        f"Plugin {impl.plugin_name} returned {ref!r} from "
-                        "kith_merge_references; expected kith.MergeReference",
-                        status=500,
-                    )
-                found.append((impl.plugin_name, ref))
-        return found
 
 
 def validate_plugin_settings(

@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from . import idempotency
 from .clock import Clock, SystemClock
 from .commands import CommandRegistry, CommandSpec
 from .context import Context, current_context
@@ -177,16 +176,11 @@ class Kith:
         name: str,
         payload: dict[str, Any] | BaseModel | None,
         actor: Actor,
-        *,
-        idempotency_key: str | None = None,
     ) -> Any:
         """Run command ``name`` with ``payload`` as ``actor``; returns its result model.
 
-        Raises :class:`KithError` on bad input, a refused permission (the actor's role, or the
-        scopes of its API token), a plugin's veto or a conflict; in every such case nothing
-        was written. With ``idempotency_key`` (channels that retry), a write command run again
-        with the same key and payload returns the first run's result and writes nothing (see
-        :mod:`kith.idempotency`).
+        Raises :class:`KithError` on bad input, a refused permission, a plugin's veto or a
+        conflict; in every such case nothing was written.
         """
         outer = current_context.get()
         if outer is not None and outer.kith is self:
@@ -195,7 +189,6 @@ class Kith:
         try:
             data = self._parse(spec, payload)
             actor.require(spec.permission, name)
-            actor.require_scope(name, spec.read_only)
             data = await self.hooks.validate(name, data, actor)
             if spec.read_only:
                 ctx = Context(self, actor, spec, tx=None)
@@ -205,30 +198,16 @@ class Kith:
                 finally:
                     current_context.reset(token)
             async with self.db.transaction() as tx:
-                claim = None
-                if idempotency_key is not None:
-                    claim = await idempotency.claim(
-                        tx, self.db.statements, idempotency_key, name, payload, self.clock.now()
-                    )
-                    if claim.replayed:
-                        return self._output(spec, claim.replay)
                 ctx = Context(self, actor, spec, tx)
                 token = current_context.set(ctx)
                 try:
                     result = self._output(spec, await spec.handler(ctx, data))
-                    if claim is not None:
-                        idempotency.remember(tx, self.db.statements, claim, result)
                     ctx.flush()
                 finally:
                     current_context.reset(token)
         except KithError as err:
             err.command = err.command or name
             raise
-        except (OverflowError, asyncpg.DataError) as exc:
-            # a number no column can hold (found by fuzzing the API): bad input, not a bug
-            raise KithError(
-                "invalid_input", f"{name}: a number in the input is out of range.", command=name
-            ) from exc
         except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
             raise KithError(
                 "conflict",

@@ -277,11 +277,7 @@ async def kith_app(
     _event_recorder: _EventRecorder,
 ) -> AsyncIterator[Kith]:
     """A started Kith on a fresh database."""
-    settings = Settings(
-        database_url=kith_db_url,
-        plugins_file="/nonexistent/plugins.toml",
-        secret_key="kith-test-secret-key",  # noqa: S106 - signed links in tests
-    )
+    settings = Settings(database_url=kith_db_url, plugins_file="/nonexistent/plugins.toml")
     app = Kith(
         settings,
         clock=clock,
