@@ -322,6 +322,7 @@ class Workers:
             KITH_BROKER_QUEUE=self.queue,
             KITH_PLUGINS_FILE=str(tmp / "none.toml"),
             KITH_LOG_LEVEL="info",
+            KITH_SMTP_PORT="0",  # never the real 2525
         )
         self.logs = [tmp / f"worker-{self.queue}-{i}.log" for i in range(count)]
         self.procs = []

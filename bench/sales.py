@@ -40,7 +40,6 @@ from kith.settings import PluginsFile
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 OWNERS = 20
-SALES_APPS = ["kith.plugins.sales.piccolo_app"]
 SETTINGS = {
     "routing": {"team": "Sales", "strategy": "round_robin", "default_capacity": 100_000},
     "forecast": {"base_currency": "EUR", "rates": {"USD": "0.9", "GBP": "1.17"}},
@@ -81,7 +80,8 @@ class Database:
             await conn.execute(f'CREATE DATABASE "{self._pg_name}"')
             await conn.close()
             self.url = f"{self.pg_admin_url.rsplit('/', 1)[0]}/{self._pg_name}"
-        migrate(self.url, SALES_APPS)
+        # every table of a default install (the bundled plugins are on, as in production)
+        migrate(self.url, app_for(self.url, sales=True).hooks.tables())
         return self.url
 
     async def __aexit__(self, *exc: object) -> None:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .automations.actions import ActionConfig, ActionContext, ActionSpec, automation_action
+from .automations.triggers import TriggerSpec
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
+from .dataio.merge_refs import MergeReference
 
 # Input field types and (further down) the core tables, for plugins that read and write
 # core records through ``ctx.select/get/insert/update`` and declare command inputs the way
@@ -26,6 +29,9 @@ from .permissions import ROLES, SYSTEM, Actor
 from .runtime import Kith, current
 from .search import SearchQuery, SearchSource
 from .settings import Settings
+
+# Signed tokens for links that leave Kith (rating links, unsubscribe links).
+from .signing import sign_token, verify_token
 from .tables import (
     Activity,
     Contact,
@@ -34,13 +40,19 @@ from .tables import (
     Lead,
     Organization,
     Pipeline,
+    RecordTag,
     Stage,
+    Tag,
     Task,
     Team,
     TeamMember,
+    Ticket,
     User,
 )
 from .timeline import TimelinePosition
+from .tokens import authenticate_token
+from .verbs import Invocation, Verb, VerbContext, parse_line, usage_text, verb_error
+from .when import WhenError, parse_when
 
 __version__ = "0.1.0"
 
@@ -53,6 +65,9 @@ async def run(name: str, payload: dict[str, Any] | None, actor: Actor) -> Any:
 __all__ = [
     "ROLES",
     "SYSTEM",
+    "ActionConfig",
+    "ActionContext",
+    "ActionSpec",
     "Activity",
     "Actor",
     "Clock",
@@ -66,25 +81,36 @@ __all__ = [
     "FieldError",
     "FrozenClock",
     "Input",
+    "Invocation",
     "JobSpec",
     "Kith",
     "KithError",
     "Lead",
+    "MergeReference",
     "Name",
     "Organization",
     "Pipeline",
+    "RecordTag",
     "Ref",
     "SearchQuery",
     "SearchSource",
     "Settings",
     "Stage",
     "SystemClock",
+    "Tag",
     "Task",
     "Team",
     "TeamMember",
+    "Ticket",
     "TimelinePosition",
+    "TriggerSpec",
     "User",
+    "Verb",
+    "VerbContext",
+    "WhenError",
     "__version__",
+    "authenticate_token",
+    "automation_action",
     "check_currency",
     "command",
     "commands_in",
@@ -95,8 +121,14 @@ __all__ = [
     "invalid",
     "job",
     "not_found",
+    "parse_line",
+    "parse_when",
     "register_entity",
     "run",
+    "sign_token",
     "to_major",
     "to_minor",
+    "usage_text",
+    "verb_error",
+    "verify_token",
 ]

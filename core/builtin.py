@@ -9,6 +9,7 @@ from .commands import CommandSpec
 from .entities import people, sales, users, work
 from .hookspecs import hookimpl
 from .jobs import JobSpec
+from .tokens import COMMANDS as TOKEN_COMMANDS
 
 
 @hookimpl(trylast=True)
@@ -21,7 +22,7 @@ def kith_tables() -> list[str]:
 def kith_commands() -> list[CommandSpec]:
     """Generic create/update/archive/restore/get for every entity, plus activity.log and
     task.complete; <entity>.list and <entity>.timeline; custom fields, tags, settings, find;
-    job administration."""
+    job administration; the API token commands."""
     from . import job_commands
 
     return [
@@ -31,6 +32,7 @@ def kith_commands() -> list[CommandSpec]:
         *work.COMMANDS,
         *data_commands(),
         *job_commands.COMMANDS,
+        *TOKEN_COMMANDS,
     ]
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 import click
@@ -112,11 +111,7 @@ def init(admin_email: str | None, admin_name: str | None) -> None:
     from .migrate import migrate as run_migrations
 
     kith = load_kith()
-    key_file = Path(kith.settings.secret_key_file)
-    if kith.settings.secret_key is None and not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
-        key_file.chmod(0o600)
-        click.echo(f"Created secret key in {key_file} (keep it: encrypted settings need it)")
+    _ensure_secret_key(kith)
     try:
         run_migrations(kith.settings.database_url, kith.hooks.tables())
     except KithError as err:
@@ -125,6 +120,17 @@ def init(admin_email: str | None, admin_name: str | None) -> None:
     _init_plugins(load_kith())  # its own Kith: one Kith object serves one event loop
     if admin_email:
         _ensure_admin(kith, admin_email, admin_name)
+
+
+def _ensure_secret_key(kith: Kith) -> None:
+    from .signing import ensure_secret_key
+
+    created = ensure_secret_key(kith)
+    if created:
+        click.echo(
+            f"Created secret key in {created} "
+            "(keep it: signed links and encrypted settings need it)"
+        )
 
 
 @async_command
@@ -168,7 +174,9 @@ def run(host: str | None, port: int | None, no_worker: bool) -> None:
 
     from .web import create_app
 
+    os.environ.setdefault("KITH_SMTP_LISTEN", "1")  # the email channel's SMTP server
     kith = load_kith()
+    _ensure_secret_key(kith)
     if kith.settings.broker_url and not no_worker:
         from .broker import require_postgres
 
@@ -261,11 +269,41 @@ async def user_add(email: str, name: str, role: str, time_zone: str) -> None:
 @click.argument("email")
 @async_command
 async def user_show(email: str) -> None:
-    """Show a user."""
+    """Show a user (and their private command address, when the email channel is on)."""
     kith = load_kith()
     async with kith:
         result = await kith.run("user.get", {"user": email}, SYSTEM)
-    print_json(result)
+        shown = result.model_dump(mode="json")
+        if "email.command_address" in kith.registry:
+            address = await kith.run("email.command_address", {"user": result.id}, SYSTEM)
+            shown["command_address"] = address.address
+    print_json(shown)
+
+
+@user.command("rotate-address")
+@click.argument("email")
+@async_command
+async def user_rotate_address(email: str) -> None:
+    """Give a user a new private command address (the old one stops working at once)."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run("email.rotate_address", {"user": email}, SYSTEM)
+    click.echo(f"New command address for {email}: {result.address}")
+
+
+@user.command("link")
+@click.argument("email")
+@click.argument("slack_user_id")
+@async_command
+async def user_link(email: str, slack_user_id: str) -> None:
+    """Link a user to their Slack account (SLACK_USER_ID like U024BE7LH, from their Slack
+    profile: More → Copy member ID). Their /kith commands then run as them."""
+    kith = load_kith()
+    async with kith:
+        user = await kith.run(
+            "user.update", {"user": email, "slack_user_id": slack_user_id.upper()}, SYSTEM
+        )
+    click.echo(f"{user.name} ({user.email}) is Slack user {user.slack_user_id}.")
 
 
 # ---- data: find, demo (core/search.py, core/demo.py) ------------------------------------------
@@ -323,11 +361,115 @@ async def demo_command(seed: int) -> None:
     )
 
 
-
 from .cli_jobs import jobs, worker  # noqa: E402  (they use the helpers above)
 
 main.add_command(jobs)
 main.add_command(worker)
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens (REST API): create, list, revoke."""
+
+
+@token.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for.")
+@click.option("--expires", default=None, help="30d, 12h, 90m, a date (2027-01-31) or a datetime.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="read, write or a command pattern (contact.*); repeat it or separate with commas. "
+    "Without a scope the token may do all the user's role allows.",
+)
+@async_command
+async def token_create(email: str, name: str, expires: str | None, scopes: tuple[str, ...]) -> None:
+    """Create an API token acting as the user EMAIL; prints the token once."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run(
+            "token.create",
+            {"user": email, "name": name, "expires": expires, "scopes": ",".join(scopes)},
+            SYSTEM,
+        )
+        await kith.drain()
+    narrowed = f", scopes {', '.join(result.scopes)}" if result.scopes else ""
+    until = f", expires {result.expires_at.isoformat()}" if result.expires_at else ""
+    click.echo(f"Token #{result.id} for {result.user_email}{narrowed}{until}.", err=True)
+    click.echo("It is shown only now; send it as 'Authorization: Bearer <token>'.", err=True)
+    click.echo(result.token)
+
+
+@token.command("list")
+@click.argument("email", required=False)
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked tokens.")
+@async_command
+async def token_list(email: str | None, include_revoked: bool) -> None:
+    """List API tokens (of EMAIL, or everyone's)."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run(
+            "token.list", {"user": email, "include_revoked": include_revoked}, SYSTEM
+        )
+    now = kith.clock.now()
+    for t in result.items:
+        state = (
+            "revoked"
+            if t.revoked_at
+            else "expired"
+            if t.expires_at and t.expires_at <= now
+            else "active"
+        )
+        until = t.expires_at.date().isoformat() if t.expires_at else "never"
+        click.echo(
+            f"#{t.id:<5} {t.prefix}…  {t.user_email:30} {state:8} expires {until:10} "
+            f"scopes {','.join(t.scopes) or '(role)'}  {t.name}"
+        )
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int, metavar="ID")
+@async_command
+async def token_revoke(token_id: int) -> None:
+    """Revoke the API token with this id (see kith token list)."""
+    kith = load_kith()
+    async with kith:
+        result = await kith.run("token.revoke", {"token": token_id}, SYSTEM)
+        await kith.drain()
+    click.echo(f"Token #{result.id} of {result.user_email} is revoked.")
+
+
+# ---- data in, out, clean and safe (kith import / export / duplicates / backup / restore) -----
+from .dataio.cli import register as _register_dataio  # noqa: E402
+
+_register_dataio(main)
+
+from .automations.cli import automations  # noqa: E402 - the group needs the helpers above
+
+main.add_command(automations)
+
+
+@main.command("docs")
+@click.option("--check", is_flag=True, help="Exit 1 if docs/hooks.md or docs/commands.md is stale.")
+def docs(check: bool) -> None:
+    """Write docs/hooks.md and docs/commands.md from the hookspecs and the commands."""
+    from .docs_gen import main as docs_main
+
+    sys.exit(docs_main(["--check"] if check else []))
+
+
+@main.command("smtp")
+@async_command
+async def smtp() -> None:
+    """Run only the email channel's SMTP server (KITH_SMTP_PORT, default 2525); jobs run
+    elsewhere (`kith worker` or `kith run`)."""
+    os.environ["KITH_SMTP_LISTEN"] = "1"
+    kith = load_kith()
+    async with kith:
+        click.echo("Kith SMTP server running; Ctrl-C stops it.")
+        await asyncio.Event().wait()
+
 
 if __name__ == "__main__":
     main()

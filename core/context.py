@@ -33,6 +33,7 @@ current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar
 )
 
 _ENTITY_NAMES: dict[type[Table], str] = {}
+MAX_ID = 2**31 - 1  # ids are 32-bit serials on PostgreSQL
 
 
 def register_entity(table: type[Table], name: str) -> None:
@@ -61,13 +62,19 @@ class Context:
         self.command = spec.name
         self.tx = tx
         self.parent = parent
-        root = parent.root if parent else None
-        self.root: Context = root or self
+        # The root of a nested command's context (None on the root itself: no self-reference,
+        # so a finished command is freed by reference counting, not by the cyclic GC).
+        self._root: Context | None = parent.root if parent else None
         if parent is None:
             self.events: list[Event] = []
             self._history_rows: list[list[Any]] = []
             self.jobs_scheduled: list[datetime] = []
         self._now: datetime | None = None
+
+    @property
+    def root(self) -> Context:
+        """The context of the outermost command (which owns the history rows and events)."""
+        return self._root or self
 
     # ---- time, settings --------------------------------------------------------------------
     @property
@@ -134,6 +141,8 @@ class Context:
         (restore it first)."""
         from .visibility import can_see
 
+        if not 0 < record_id <= MAX_ID:  # no such row; the database would refuse the number
+            raise not_found(entity_name(table), record_id, field)
         row = await self.find_one(table, id=record_id)
         entity = entity_name(table)
         # A record the actor may not see does not exist for them (core/visibility.py).
@@ -172,9 +181,9 @@ class Context:
         ):
             if col in codec.column_set:
                 values.setdefault(col, val)
-        cols = list(values)
+        cols = tuple(values)
         sql = self.kith.db.statements.insert(table, cols)
-        row = await tx.fetchone(sql, [codec.encode(c, values[c]) for c in cols])
+        row = await tx.fetchone(sql, codec.encode_values(cols, tuple(values.values())))
         assert row is not None
         row = codec.decode(row)
         if record_history:
@@ -200,9 +209,11 @@ class Context:
         values = {k: changes[k] for k in diff}
         if "updated_at" in codec.column_set:
             values["updated_at"] = self.now()
-        cols = list(values)
+        cols = tuple(values)
         sql = self.kith.db.statements.update_by_id(table, cols)
-        await tx.execute(sql, [*(codec.encode(c, values[c]) for c in cols), row["id"]])
+        params = codec.encode_values(cols, tuple(values.values()))
+        params.append(row["id"])
+        await tx.execute(sql, params)
         if record_history:
             self.record_history(entity_name(table), row["id"], action, diff)
         return {**row, **values}, diff
@@ -271,66 +282,84 @@ class Context:
         """Run another command inside this one's transaction, as the same actor."""
         return await self.kith._run_nested(self, name, payload)
 
+    async def run_as(
+        self, actor: Actor, name: str, payload: dict[str, Any] | BaseModel
+    ) -> Any:
+        """Run a command inside this one's transaction on behalf of ``actor`` (their role is
+        checked, history and events carry their label). Only the system may act for someone
+        (a job handling mail a user sent, for example); a user never becomes another."""
+        if not self.actor.is_system:
+            raise KithError(
+                "forbidden", f"{self.actor.label} may not run commands as someone else"
+            )
+        return await self.kith._run_nested(self, name, payload, actor=actor)
+
     # ---- commit-time flush -------------------------------------------------------------------
     def flush(self) -> None:
         """Queue the history and outbox rows to be written with the COMMIT."""
         tx = self._require_tx()
         st = self.kith.db.statements
+        history_rows = []
         if self._history_rows:
             codec = self._codec(History)
-            cols = [
-                "at",
-                "actor",
-                "actor_user_id",
-                "command",
-                "entity",
-                "entity_id",
-                "action",
-                "changes",
-            ]
-            tx.defer_many(
-                st.insert(History, cols, returning=False),
-                [
-                    [codec.encode(c, v) for c, v in zip(cols, r, strict=True)]
-                    for r in self._history_rows
-                ],
-            )
+            history_rows = [codec.encode_values(_HISTORY_COLUMNS, r) for r in self._history_rows]
+        event_rows = []
         if self.events:
             codec = self._codec(OutboxEvent)
-            cols = [
-                "event_id",
-                "name",
-                "entity",
-                "entity_id",
-                "actor",
-                "at",
-                "data",
-                "claimed_by",
-                "claimed_at",
-            ]
             claim = self.kith.instance_id
             now = self.now()
-            tx.defer_many(
-                st.insert(OutboxEvent, cols, returning=False),
-                [
-                    [
-                        codec.encode(c, v)
-                        for c, v in zip(
-                            cols,
-                            (
-                                e.id,
-                                e.name,
-                                e.entity,
-                                e.entity_id,
-                                e.actor,
-                                e.at,
-                                e.data,
-                                claim,
-                                now,
-                            ),
-                            strict=True,
-                        )
-                    ]
-                    for e in self.events
-                ],
-            )
+            event_rows = [
+                codec.encode_values(
+                    _OUTBOX_COLUMNS,
+                    (e.id, e.name, e.entity, e.entity_id, e.actor, e.at, e.data, claim, now),
+                )
+                for e in self.events
+            ]
+        if (
+            st.dialect == "postgres"
+            and (history_rows or event_rows)
+            and len(history_rows) <= _ROWS_PER_STATEMENT
+            and len(event_rows) <= _ROWS_PER_STATEMENT
+        ):
+            # One round trip for both tables.
+            parts = [
+                (table, cols, len(rows))
+                for table, cols, rows in (
+                    (History, _HISTORY_COLUMNS, history_rows),
+                    (OutboxEvent, _OUTBOX_COLUMNS, event_rows),
+                )
+                if rows
+            ]
+            params = [v for row in history_rows for v in row]
+            params += [v for row in event_rows for v in row]
+            tx.defer(st.insert_rows(parts), params)
+            return
+        if history_rows:
+            tx.defer_many(st.insert(History, _HISTORY_COLUMNS, returning=False), history_rows)
+        if event_rows:
+            tx.defer_many(st.insert(OutboxEvent, _OUTBOX_COLUMNS, returning=False), event_rows)
+
+
+# Above this many rows per table, history and outbox rows go by executemany.
+_ROWS_PER_STATEMENT = 16
+_HISTORY_COLUMNS = (
+    "at",
+    "actor",
+    "actor_user_id",
+    "command",
+    "entity",
+    "entity_id",
+    "action",
+    "changes",
+)
+_OUTBOX_COLUMNS = (
+    "event_id",
+    "name",
+    "entity",
+    "entity_id",
+    "actor",
+    "at",
+    "data",
+    "claimed_by",
+    "claimed_at",
+)

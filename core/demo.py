@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import KithError
 from .permissions import SYSTEM, Actor
-from .tables import Pipeline
+from .tables import Pipeline, Team
 
 if TYPE_CHECKING:
     from .runtime import Kith
@@ -59,6 +59,7 @@ USERS = {
     "marco": ("marco@kith.example", "Marco Bianchi", "agent", "Europe/Rome"),
     "yuki": ("yuki@kith.example", "Yuki Sato", "agent", "Asia/Tokyo"),
 }
+DEMO_TEAM = "Sales EMEA"  # its presence means the demo data is loaded
 PIPELINES = {
     "Sales": [
         ("Qualification", 10, "open", 14),
@@ -171,16 +172,13 @@ async def load_demo(
     size = size or DemoSize()
     rng = random.Random(seed)
     tick = progress or (lambda n: None)
-    for name in PIPELINES:
-        existing = await kith.db.fetchone(
-            kith.db.statements.select_where(Pipeline, ["name"]), [name]
+    marker = await kith.db.fetchone(kith.db.statements.select_where(Team, ["name"]), [DEMO_TEAM])
+    if marker:
+        raise KithError(
+            "conflict",
+            f"The demo data is loaded already (there is a team {DEMO_TEAM!r}).",
+            status=409,
         )
-        if existing:
-            raise KithError(
-                "conflict",
-                f"The demo data is loaded already (there is a pipeline {name!r}).",
-                status=409,
-            )
     result = DemoResult()
     users = result.users = await _users(kith)
     ana, ben, chloe, dev = users["ana"], users["ben"], users["chloe"], users["dev"]
@@ -194,7 +192,7 @@ async def load_demo(
     await run(
         "team.create",
         {
-            "name": "Sales EMEA",
+            "name": DEMO_TEAM,
             "lead": ben.user_id,
             "members": [ana.user_id, ben.user_id, users["marco"].user_id],
         },
@@ -217,6 +215,14 @@ async def load_demo(
         await run("custom_field.define", spec, dev)
     stages: dict[str, list[str]] = {}
     for name, rows in PIPELINES.items():
+        existing = await kith.db.fetchone(
+            kith.db.statements.select_where(Pipeline, ["name"]), [name]
+        )
+        if existing is not None and existing["archived_at"] is None:
+            # made by a plugin at `kith init` (the sales plugin's default pipeline): use it
+            pipeline = await kith.run("pipeline.get", {"pipeline": existing["id"]}, dev)
+            stages[name] = [s.name for s in pipeline.stages if s.archived_at is None]
+            continue
         await run(
             "pipeline.create",
             {

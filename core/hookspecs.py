@@ -27,14 +27,18 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
+    from .automations.actions import ActionSpec
+    from .automations.triggers import TriggerSpec
     from .commands import CommandSpec
     from .context import Context
+    from .dataio.merge_refs import MergeReference
     from .events import Event
     from .jobs import JobSpec
     from .permissions import Actor
     from .runtime import Kith
     from .search import SearchSource
     from .timeline import TimelinePosition
+    from .verbs import Verb
 
 PROJECT = "kith"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -273,4 +277,155 @@ async def kith_demo_data(kith: Kith, users: dict[str, Actor], rng: Random) -> No
         manager), ``chloe`` (support agent), ``dev`` (ops).
     :param rng: a seeded ``random.Random``: use it (not ``random``) so the demo is the same
         every time.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Channels: HTTP routes
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_routes(kith: Kith) -> list[Any]:
+    """Add HTTP routes to the web app served by ``kith run``.
+
+    Called once when the web app is built by ``kith.web.create_app`` (**each**, **sync**),
+    after every command is registered and before Kith has started (do not touch the database
+    here; do it in your handlers, at request time). The built-in REST API channel
+    (``kith.channels.api``, listed in the bundled plugins as ``api``) mounts ``/api/v1`` this
+    way, exactly as a third-party plugin mounts its own pages or webhooks.
+
+    Handlers change data only through commands (``await kith.run(name, payload, actor)``),
+    so validation, permissions, history and events stay in one place. Give your routes your
+    own path prefix (``/plugins/<your name>/…``); a path taken twice stops the start.
+
+    :param kith: the application (``kith.registry`` lists the commands, ``kith.run`` runs
+        one, ``kith.plugin_settings(name)`` reads settings).
+    :return: a list of litestar route handlers, controllers or routers (each may carry its
+        own guards, middleware, exception handlers and request body limit).
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: merging records
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_merge_references(entity: str) -> list[MergeReference] | None:
+    """Name the columns of your tables that point at records of ``entity``, so that a merge
+    moves your rows from the loser to the survivor, and an undo moves them back.
+
+    Called by ``contact.merge``, ``organization.merge`` and ``deal.merge`` and by their
+    ``unmerge`` commands, inside the command's transaction (**each**, **sync**); the lists of
+    all plugins are concatenated after the core's own (activities, deals, tickets, leads,
+    tasks, tags, external ids…). A merge updates the rows whose ``column`` holds the loser's
+    id, in one statement per reference, without history rows of their own: the merge records
+    one history entry on each side. It remembers which rows it moved; an undo within 30 days
+    moves back those that still point at the survivor and reports the others as conflicts.
+
+    :param entity: ``"contact"``, ``"organization"`` or ``"deal"``.
+    :return: a list of :class:`kith.MergeReference`, e.g.
+        ``[kith.MergeReference(Enrolment, "contact_id")]``; for a column that can point at
+        several kinds of record, name the column holding the kind:
+        ``kith.MergeReference(Note, "record_id", entity_column="record_type")`` (rows where it
+        equals ``entity``). When your table has a unique key that includes the column (one
+        consent per contact and purpose), give the other columns of the key in
+        ``unique_with=("purpose",)``: rows whose twin already points at the survivor stay
+        with the loser (they are reported as kept) instead of breaking the key. Return
+        ``None`` or ``[]`` when none of your tables points at ``entity``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Automations
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_automation_actions() -> list[ActionSpec]:
+    """Offer actions that automations can use (``then:`` steps).
+
+    Called once per process, when the automations engine starts (**each**, **sync**).
+    Build actions with ``@kith.automation_action(name, config=Model, emits=[...],
+    entities=[...], commands=[...])`` on ``async def action(actx, config)``; its docstring
+    is its description. ``actx`` is a :class:`kith.ActionContext`: ``actx.record`` (the
+    record, with references by name and money in major units), ``actx.entity``,
+    ``actx.record_id``, ``actx.event``, ``await actx.command(name, payload)`` (runs a
+    command in the run's transaction as the automation, so loops are tracked),
+    ``await actx.user_id("owner" | "manager" | ref)``, ``actx.when("+2 business days")``,
+    ``actx.emit(...)`` and ``await actx.schedule(...)`` for slow or external work. Template
+    strings in the settings are rendered (jinja2 sandbox) before ``config`` is validated.
+    Raise ``kith.KithError`` to refuse: the run logs the reason and stops, and nothing the
+    action wrote is kept. Return a small dict for the run log (``{"task": 12}``).
+
+    A plugin may replace a core action by returning one with the same name (core actions
+    are ``trylast``). Two plugins offering the same name stop the start.
+
+    :return: a list of :class:`kith.ActionSpec`.
+    """
+
+
+@hookspec
+def kith_automation_triggers() -> list[TriggerSpec]:
+    """Declare the events your plugin emits that automations may start from.
+
+    Called whenever a definition is checked (**each**, **sync**): an automation whose
+    ``when:`` names an event nobody declared is refused as a typo. The core declares the
+    events of the generic commands (``<entity>.created|updated|archived|restored``),
+    ``activity.logged``, ``task.completed`` and the pillars' events on core records
+    (``deal.stage_changed``, ``deal.won``, ``deal.lost``, ``ticket.sla_breached``).
+
+    :return: a list of :class:`kith.TriggerSpec` ``(event, entity, description)``; ``entity``
+        names the entity whose record the event's ``entity_id`` points at (conditions read
+        that record), or ``None``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat verbs
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kith_verbs() -> list[Verb]:
+    """Add verbs to the chat grammar shared by Slack (``/kith <verb> …``) and commands sent
+    by email.
+
+    Called when a channel builds its verb table (**each**, **sync**). A verb is a
+    :class:`kith.Verb` ``(name, usage, summary, parse, examples)``: ``parse(words, context)``
+    receives the words after the verb's name (split shell-style, so ``"Acme renewal"`` is
+    one word) and a :class:`kith.VerbContext` (``now``, the user's ``time_zone``), and
+    returns a :class:`kith.Invocation` ``(command, payload)`` — a verb never writes anything
+    itself; the channel runs the command as the person who typed the line, with their role.
+    Raise ``kith.verb_error(verb, part, reason)`` for a line that is not enough: the person
+    sees the part, the reason and the verb's usage. A plugin verb with the name of a core
+    verb replaces it (``help`` lists the result); ``kith.parse_when(text, now, tz)`` reads
+    "tomorrow 9am", "fri", "in 3 days".
+
+    :return: a list of :class:`kith.Verb`.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Channels: inbound email
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def kith_inbound_email(address: str, local: str, domain: str) -> Any:
+    """Name the handler of mail sent to ``address`` (one of our domain's addresses).
+
+    Called by the email channel for each recipient of each parsed inbound message
+    (**firstresult**, **sync**): only name the handler here, do the work in it. The channel
+    answers ``support@`` itself (``trylast``), so a plugin may take over any address.
+
+    :param address: the recipient, lower-case (``"leads@example.com"``).
+    :param local: its local part (``"leads"``); ``domain``: its domain.
+    :return: ``async def handler(ctx, message) -> dict`` or ``None`` when the address is not
+        yours. ``ctx`` is the parse job's context (run commands with ``ctx.run``);
+        ``message`` holds ``subject``, ``sender``, ``cc``, ``text``, ``body`` (quoted history
+        trimmed), ``html``, ``attachments``, ``flags``, ``message_id``, ``in_reply_to``,
+        ``references``, ``recipient`` and ``row`` (the stored message's id). Return a small
+        dict of what you did; raise to have the job retried.
     """

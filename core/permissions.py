@@ -10,6 +10,7 @@ teams), admins also administer users, settings and plugins.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 from .errors import KithError
 
@@ -65,6 +66,28 @@ class Actor:
                 status=403,
                 command=command,
             )
+
+    def require_scope(self, command: str, read_only: bool) -> None:
+        """Raise ``forbidden`` unless this actor's scopes (an API token's) allow ``command``.
+
+        No scopes means no narrowing: the role alone decides."""
+        if self.scopes and not scope_allows(self.scopes, command, read_only):
+            raise KithError(
+                "forbidden",
+                f"This token's scope ({', '.join(self.scopes)}) does not allow {command}.",
+                status=403,
+                command=command,
+            )
+
+
+def scope_allows(scopes: tuple[str, ...], command: str, read_only: bool) -> bool:
+    """Scopes narrow a token below its user's role: ``read`` allows read-only commands,
+    ``write`` allows every command, and a pattern (``contact.*``, ``deal.get``) allows the
+    commands whose name it matches."""
+    for scope in scopes:
+        if scope == "write" or (scope == "read" and read_only) or fnmatchcase(command, scope):
+            return True
+    return False
 
 
 SYSTEM = Actor(user_id=None, role="system", name="Kith", via="system")

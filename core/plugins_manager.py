@@ -24,13 +24,17 @@ from .errors import FieldError, KithError
 from .settings import PluginsFile
 
 if TYPE_CHECKING:
+    from .automations.actions import ActionSpec
+    from .automations.triggers import TriggerSpec
     from .commands import CommandSpec
     from .context import Context
+    from .dataio.merge_refs import MergeReference
     from .events import Event
     from .jobs import JobSpec
     from .permissions import Actor
     from .runtime import Kith
     from .search import SearchSource
+    from .verbs import Verb
 
 log = logging.getLogger("kith.plugins")
 
@@ -38,7 +42,13 @@ ENTRY_POINT_GROUP = "kith.plugins"
 # name → module of the plugins shipped in the kith.plugins package (added by their issues)
 BUNDLED_PLUGINS: dict[str, str] = {
     "sales": "kith.plugins.sales.plugin",
+    "service": "kith.plugins.service.plugin",
 }
+# built-in channels, registered like bundled plugins (``[plugins.api] enabled = false`` turns
+# the REST API off)
+BUNDLED_PLUGINS["api"] = "kith.channels.api.plugin"
+BUNDLED_PLUGINS["slack"] = "kith.channels.slack.plugin"
+BUNDLED_PLUGINS["email"] = "kith.channels.email.plugin"
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -66,6 +76,7 @@ def load_plugin_manager(
 ) -> tuple[pluggy.PluginManager, list[LoadedPlugin]]:
     """Build the plugin manager and register every enabled plugin."""
     from . import builtin
+    from .automations import plugin as automations
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -83,6 +94,10 @@ def load_plugin_manager(
         loaded.append(LoadedPlugin(name, module, source, version, hooks))
 
     register("core", builtin, "core")
+    from .dataio import plugin as dataio_plugin  # import, export, duplicates, merge, backup
+
+    register("core.dataio", dataio_plugin, "core")
+    register("automations", automations, "core")
     for name, module_path in BUNDLED_PLUGINS.items():
         if plugins_file.is_enabled(name):
             register(name, importlib.import_module(module_path), "bundled")
@@ -152,6 +167,27 @@ class Hooks:
                 found.append((impl.plugin_name, spec))
         return found
 
+    def routes(self) -> list[Any]:
+        """Every plugin's litestar route handlers (``kith_routes``), in load order."""
+        found: list[Any] = []
+        for impl in self._impls("kith_routes"):
+            found.extend(self._call(impl, {"kith": self.kith}) or [])
+        return found
+
+    def automation_actions(self) -> list[tuple[str, ActionSpec]]:
+        found: list[tuple[str, ActionSpec]] = []
+        for impl in self._impls("kith_automation_actions"):
+            for spec in self._call(impl, {}) or []:
+                found.append((impl.plugin_name, spec))
+        return found
+
+    def automation_triggers(self) -> list[tuple[str, TriggerSpec]]:
+        found: list[tuple[str, TriggerSpec]] = []
+        for impl in self._impls("kith_automation_triggers"):
+            for spec in self._call(impl, {}) or []:
+                found.append((impl.plugin_name, spec))
+        return found
+
     async def validate(self, command: str, data: BaseModel, actor: Actor) -> BaseModel:
         kwargs: dict[str, Any] = {"command": command, "actor": actor}
         for impl in self._impls("kith_validate"):
@@ -180,6 +216,17 @@ class Hooks:
         return failures
 
     # ---- data: search, timelines, demo (core/search.py, core/timeline.py, core/demo.py) ----
+    def verbs(self) -> dict[str, Verb]:
+        """The chat verbs: the core's, then each plugin's (a plugin's verb replaces a core
+        verb of the same name)."""
+        from .verbs import CORE_VERBS
+
+        table: dict[str, Verb] = {v.name: v for v in CORE_VERBS}
+        for impl in self._impls("kith_verbs"):
+            for verb in self._call(impl, {}) or []:
+                table[verb.name.lower()] = verb
+        return table
+
     def search_sources(self) -> list[SearchSource]:
         sources: list[SearchSource] = []
         for impl in self._impls("kith_search_sources"):
@@ -213,28 +260,25 @@ class Hooks:
         for impl in self._impls("kith_demo_data"):
             await await_me_maybe(self._call(impl, {"kith": kith, "users": users, "rng": rng}))
 
-    async def startup(self, kith: Kith) -> None:
-        for impl in self._impls("kith_startup"):
+    async def _each_or_fail(self, hook: str, kith: Kith, failed_to: str) -> None:
+        """Call every impl of ``hook`` in load order; the first failure stops Kith with a
+        ``plugin_error`` naming the plugin (a ``KithError`` passes through as it is)."""
+        for impl in self._impls(hook):
             try:
                 await await_me_maybe(self._call(impl, {"kith": kith}))
             except KithError:
                 raise
             except Exception as exc:
                 raise KithError(
-                    "plugin_error", f"Plugin {impl.plugin_name} failed to start: {exc}"
+                    "plugin_error", f"Plugin {impl.plugin_name} failed to {failed_to}: {exc}"
                 ) from exc
+
+    async def startup(self, kith: Kith) -> None:
+        await self._each_or_fail("kith_startup", kith, "start")
 
     async def init(self, kith: Kith) -> None:
         """``kith init``: let each plugin create its default records (idempotently)."""
-        for impl in self._impls("kith_init"):
-            try:
-                await await_me_maybe(self._call(impl, {"kith": kith}))
-            except KithError:
-                raise
-            except Exception as exc:
-                raise KithError(
-                    "plugin_error", f"Plugin {impl.plugin_name} failed to initialise: {exc}"
-                ) from exc
+        await self._each_or_fail("kith_init", kith, "initialise")
 
     async def shutdown(self, kith: Kith) -> None:
         for impl in self._impls("kith_shutdown"):
@@ -242,6 +286,23 @@ class Hooks:
                 await await_me_maybe(self._call(impl, {"kith": kith}))
             except Exception:
                 log.exception("plugin %s failed to shut down", impl.plugin_name)
+
+    def merge_references(self, entity: str) -> list[tuple[str, MergeReference]]:
+        """Every plugin's ``kith_merge_references`` for ``entity``: ``(plugin, reference)``."""
+        from .dataio.merge_refs import MergeReference
+
+        found: list[tuple[str, MergeReference]] = []
+        for impl in self._impls("kith_merge_references"):
+            for ref in self._call(impl, {"entity": entity}) or []:
+                if not isinstance(ref, MergeReference):
+                    raise KithError(
+                        "plugin_error",
+                        f"Plugin {impl.plugin_name} returned {ref!r} from "
+                        "kith_merge_references; expected kith.MergeReference",
+                        status=500,
+                    )
+                found.append((impl.plugin_name, ref))
+        return found
 
 
 def validate_plugin_settings(

@@ -29,7 +29,7 @@ def as_id(ref: Any) -> int | None:
         return ref
     if isinstance(ref, str):
         s = ref.strip().removeprefix("#")
-        if s.isdigit():
+        if s.isascii() and s.isdigit():
             return int(s)
     return None
 

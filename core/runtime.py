@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
+from . import idempotency
 from .clock import Clock, SystemClock
 from .commands import CommandRegistry, CommandSpec
 from .context import Context, current_context
@@ -176,11 +177,16 @@ class Kith:
         name: str,
         payload: dict[str, Any] | BaseModel | None,
         actor: Actor,
+        *,
+        idempotency_key: str | None = None,
     ) -> Any:
         """Run command ``name`` with ``payload`` as ``actor``; returns its result model.
 
-        Raises :class:`KithError` on bad input, a refused permission, a plugin's veto or a
-        conflict; in every such case nothing was written.
+        Raises :class:`KithError` on bad input, a refused permission (the actor's role, or the
+        scopes of its API token), a plugin's veto or a conflict; in every such case nothing
+        was written. With ``idempotency_key`` (channels that retry), a write command run again
+        with the same key and payload returns the first run's result and writes nothing (see
+        :mod:`kith.idempotency`).
         """
         outer = current_context.get()
         if outer is not None and outer.kith is self:
@@ -189,6 +195,7 @@ class Kith:
         try:
             data = self._parse(spec, payload)
             actor.require(spec.permission, name)
+            actor.require_scope(name, spec.read_only)
             data = await self.hooks.validate(name, data, actor)
             if spec.read_only:
                 ctx = Context(self, actor, spec, tx=None)
@@ -198,16 +205,30 @@ class Kith:
                 finally:
                     current_context.reset(token)
             async with self.db.transaction() as tx:
+                claim = None
+                if idempotency_key is not None:
+                    claim = await idempotency.claim(
+                        tx, self.db.statements, idempotency_key, name, payload, self.clock.now()
+                    )
+                    if claim.replayed:
+                        return self._output(spec, claim.replay)
                 ctx = Context(self, actor, spec, tx)
                 token = current_context.set(ctx)
                 try:
                     result = self._output(spec, await spec.handler(ctx, data))
+                    if claim is not None:
+                        idempotency.remember(tx, self.db.statements, claim, result)
                     ctx.flush()
                 finally:
                     current_context.reset(token)
         except KithError as err:
             err.command = err.command or name
             raise
+        except (OverflowError, asyncpg.DataError) as exc:
+            # a number no column can hold (found by fuzzing the API): bad input, not a bug
+            raise KithError(
+                "invalid_input", f"{name}: a number in the input is out of range.", command=name
+            ) from exc
         except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
             raise KithError(
                 "conflict",
@@ -222,18 +243,24 @@ class Kith:
         return result
 
     async def _run_nested(
-        self, parent: Context, name: str, payload: dict[str, Any] | BaseModel | None
+        self,
+        parent: Context,
+        name: str,
+        payload: dict[str, Any] | BaseModel | None,
+        actor: Actor | None = None,
     ) -> Any:
-        """A command called by another command: same actor, same transaction, same outbox."""
+        """A command called by another command: same transaction, same outbox, and the same
+        actor unless the (system) caller acts for someone (``Context.run_as``)."""
         spec = self.registry.get(name)
         data = self._parse(spec, payload)
-        parent.actor.require(spec.permission, name)
-        data = await self.hooks.validate(name, data, parent.actor)
+        actor = actor or parent.actor
+        actor.require(spec.permission, name)
+        data = await self.hooks.validate(name, data, actor)
         if not spec.read_only and parent.tx is None:
             raise KithError(
                 "invalid_command", f"Read-only {parent.command} cannot run {name}", status=500
             )
-        ctx = Context(self, parent.actor, spec, parent.tx, parent)
+        ctx = Context(self, actor, spec, parent.tx, parent)
         token = current_context.set(ctx)
         try:
             return self._output(spec, await spec.handler(ctx, data))

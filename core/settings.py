@@ -47,6 +47,15 @@ class Settings(BaseModel):
         60.0, gt=0, description="Deliver events again when undelivered this long after claim"
     )
     worker_threads: int = Field(8, ge=1, le=256, description="Jobs at once per kith worker")
+    # data in and out (docs/data-io.md)
+    import_max_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest CSV import")
+    import_batch_rows: int = Field(500, ge=1, le=50_000, description="Rows per transaction")
+    import_record_events: bool = Field(False, description="Per-record events during imports")
+    import_dir: str = Field("imports", description="Where uploaded CSVs and rejects files go")
+    backup_dir: str = Field("backups", description="Where backup.create writes backups")
+    webhooks_allow_private: bool = Field(
+        False, description="Let webhooks and automations call private addresses (development)"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -326,3 +326,121 @@ CORE_TABLES: list[type[Table]] = [
     Job,
     Setting,
 ]
+
+
+# ---- API tokens and idempotency keys (REST API, MCP) ---------------------------------------------
+
+
+class ApiToken(Table, tablename="api_tokens"):
+    """A bearer token for the REST API (and MCP): bound to a user, optionally narrowed by
+    scopes. Only the SHA-256 of the token is stored; the token itself is shown once."""
+
+    user_id = _ref(User, null=False)
+    name = Varchar(length=200, default="")
+    token_hash = Varchar(length=64, unique=True)
+    prefix = Varchar(length=16, default="")
+    scopes = JSON(default="[]")
+    expires_at = _ts(null=True)
+    revoked_at = _ts(null=True)
+    created_at = _ts()
+    updated_at = _ts()
+    created_by = Integer(null=True, default=None)
+
+
+class IdempotencyKey(Table, tablename="idempotency_keys"):
+    """A command run under a client's idempotency key: claimed in the command's own
+    transaction (unique key), holding the result a retry gets back."""
+
+    key = Varchar(length=300, unique=True)
+    command = Varchar(length=100)
+    fingerprint = Varchar(length=64)
+    response = JSON(null=True, default=None)
+    created_at = _ts()
+
+
+CORE_TABLES += [ApiToken, IdempotencyKey]
+# ---- data in, out, clean and safe: imports, external ids, merges, duplicates -------------------
+
+
+class ExternalId(Table, tablename="external_ids"):
+    """A record's id in another system (``hubspot``: ``"1234"``), the key of re-imports.
+    Unique per (entity, system, external_id); a merge moves the loser's to the survivor."""
+
+    entity = Varchar(length=30)
+    system = Varchar(length=50)
+    external_id = Varchar(length=200)
+    record_id = Integer()
+    created_at = _ts()
+
+
+class ImportRun(Table, tablename="import_runs"):
+    """One CSV import and its progress: ``byte_offset``/``rows_done`` move with each committed
+    batch, in the batch's transaction, so a crashed import resumes after its last batch."""
+
+    entity = Varchar(length=30)
+    file_name = Varchar(length=255)
+    path = Text()
+    file_size = BigInt(default=0)
+    file_sha256 = Varchar(length=64)
+    encoding = Varchar(length=30)
+    delimiter = Varchar(length=2)
+    header = JSON(default="[]")
+    mapping = JSON(default="{}")
+    options = JSON(default="{}")
+    status = Varchar(length=10, default="running")
+    byte_offset = BigInt(default=0)
+    rows_done = Integer(default=0)
+    created = Integer(default=0)
+    updated = Integer(default=0)
+    skipped = Integer(default=0)
+    rejected = Integer(default=0)
+    user_id = Integer(null=True, default=None)
+    actor = Varchar(length=100)
+    error = Text(null=True, default=None)
+    created_at = _ts()
+    updated_at = _ts()
+    finished_at = _ts(null=True)
+
+
+class ImportReject(Table, tablename="import_rejects"):
+    """A row an import could not take: which field, why, and the row's values."""
+
+    run_id = _ref(ImportRun, null=False)
+    row_number = Integer()
+    field = Varchar(length=100)
+    column_name = Varchar(length=200, null=True, default=None)
+    reason = Text()
+    row_values = JSON(default="[]")
+
+
+class MergeRecord(Table, tablename="merges"):
+    """A merge of ``loser`` into ``survivor``, with what it changed and moved, for undo."""
+
+    entity = Varchar(length=30)
+    survivor_id = Integer(index=True)
+    loser_id = Integer(index=True)
+    changes = JSON(default="{}")
+    moved = JSON(default="[]")
+    kept = JSON(default="[]")
+    actor = Varchar(length=100)
+    actor_user_id = Integer(null=True, default=None)
+    created_at = _ts()
+    undone_at = _ts(null=True)
+    undo_conflicts = JSON(default="[]")
+
+
+class DuplicatePair(Table, tablename="duplicate_pairs"):
+    """Two records that look like one (``record_id`` < ``other_id``): open, dismissed or
+    merged. The nightly scan flags new pairs; a dismissed pair is not flagged again."""
+
+    entity = Varchar(length=30)
+    record_id = Integer()
+    other_id = Integer()
+    score = Integer(default=0)
+    reasons = JSON(default="[]")
+    status = Varchar(length=10, default="open")
+    found_at = _ts()
+    updated_at = _ts()
+
+
+CORE_TABLES += [ExternalId, ImportRun, ImportReject, MergeRecord, DuplicatePair]

@@ -275,9 +275,17 @@ async def kith_app(
     kith_plugins: list[tuple[str, object]],
     kith_plugins_file: PluginsFile,
     _event_recorder: _EventRecorder,
+    tmp_path: Path,
 ) -> AsyncIterator[Kith]:
-    """A started Kith on a fresh database."""
-    settings = Settings(database_url=kith_db_url, plugins_file="/nonexistent/plugins.toml")
+    """A started Kith on a fresh database; its backup and import folders are inside the
+    test's temporary folder (never the working directory)."""
+    settings = Settings(
+        database_url=kith_db_url,
+        plugins_file="/nonexistent/plugins.toml",
+        secret_key="kith-test-secret-key",  # noqa: S106 - signed links in tests
+        backup_dir=str(tmp_path / "backups"),
+        import_dir=str(tmp_path / "imports"),
+    )
     app = Kith(
         settings,
         clock=clock,
@@ -436,3 +444,9 @@ async def count_rows(kith: Kith, table: str) -> int:
 
     row = await kith.db.fetchone(f"SELECT COUNT(*) AS n FROM {quote(table)}")  # noqa: S608
     return int(row["n"]) if row else 0
+
+
+@pytest.fixture(autouse=True)
+def _kith_email_maildir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mail the email channel writes without a relay goes to the test's own folder."""
+    monkeypatch.setenv("KITH_EMAIL_MAILDIR", str(tmp_path / "maildir"))

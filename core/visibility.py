@@ -94,10 +94,13 @@ async def level(ctx: Context, entity: str) -> str:
 async def _teams(ctx: Context) -> tuple[frozenset[int], frozenset[int]]:
     """(the actor's team ids, the user ids of everyone in those teams), once per command."""
     root = ctx.root
-    cached = getattr(root, "_kith_visibility_teams", None)
+    user_id = ctx.actor.user_id
+    by_user = getattr(root, "_kith_visibility_teams", None)
+    if by_user is None:  # per user: a system job may run commands for several people
+        by_user = root._kith_visibility_teams = {}  # type: ignore[attr-defined]
+    cached = by_user.get(user_id)
     if cached is not None:
         return cached
-    user_id = ctx.actor.user_id
     teams: frozenset[int] = frozenset(ctx.actor.team_ids)
     mates: frozenset[int] = frozenset()
     if user_id is not None:
@@ -111,7 +114,7 @@ async def _teams(ctx: Context) -> tuple[frozenset[int], frozenset[int]]:
         teams = teams | {r["team_id"] for r in rows}
         mates = frozenset(r["user_id"] for r in rows)
     cached = (teams, mates | ({user_id} if user_id is not None else set()))
-    root._kith_visibility_teams = cached  # type: ignore[attr-defined]
+    by_user[user_id] = cached
     return cached
 
 

@@ -1,6 +1,7 @@
 """The litestar application served by ``kith run``.
 
-Channels and plugins add their routes here as their issues land (API, Slack, admin, MCP).
+Channels and plugins add their routes through the ``kith_routes`` hook (the REST API channel
+``kith.channels.api`` does, as a bundled plugin named ``api``).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, MediaType, get
+from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 
 from . import __version__
 from .runtime import Kith
@@ -29,6 +31,31 @@ code{{background:#eef2f6;padding:.1rem .3rem;border-radius:4px}}
 '{{"name":"Ada Lovelace","email":"ada@example.com"}}' --as you@example.com</code></p>
 <p>Health: <a href="/health">/health</a> · Commands: <code>kith commands</code></p>
 </body></html>"""
+
+
+def _routing_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """No route, or a method a route does not take: answered as problem+json (RFC 9457),
+    the shape every Kith HTTP error has (channels render their own errors the same way)."""
+    code = "not_found" if exc.status_code == 404 else "method_not_allowed"
+    detail = (
+        f"There is nothing at {request.url.path}."
+        if exc.status_code == 404
+        else f"{request.method} is not allowed on {request.url.path}."
+    )
+    return Response(
+        content={
+            "type": f"urn:kith:problem:{code}",
+            "title": exc.detail,
+            "status": exc.status_code,
+            "detail": detail,
+            "code": code,
+            "fields": [],
+            "instance": request.url.path,
+        },
+        status_code=exc.status_code,
+        media_type="application/problem+json",
+        headers=exc.headers,
+    )
 
 
 def create_app(kith: Kith, *, manage_lifecycle: bool = True, run_jobs: bool = True) -> Litestar:
@@ -62,8 +89,13 @@ def create_app(kith: Kith, *, manage_lifecycle: bool = True, run_jobs: bool = Tr
         return INDEX.format(version=__version__, database=kith.db.dialect)
 
     return Litestar(
-        route_handlers=[health, index],
+        # plugins' and channels' routes (the REST API at /api/v1): the kith_routes hook
+        route_handlers=[health, index, *kith.hooks.routes()],
         lifespan=[lifespan],
         state=State({"kith": kith}),
+        exception_handlers={
+            NotFoundException: _routing_problem,
+            MethodNotAllowedException: _routing_problem,
+        },
         debug=False,
     )

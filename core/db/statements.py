@@ -55,6 +55,38 @@ class Statements:
             self._cache[key] = sql
         return sql
 
+    def insert_rows(self, parts: Sequence[tuple[type[Table], Sequence[str], int]]) -> str:
+        """One statement inserting ``count`` rows into each ``(table, columns, count)`` of
+        ``parts``, in order, without RETURNING: parameters row after row, part after part.
+
+        PostgreSQL only (data-modifying CTEs): history and outbox rows in one round trip.
+        """
+        if self.dialect != "postgres":
+            raise ValueError("insert_rows needs PostgreSQL")
+        key = ("insert_rows", tuple((t, tuple(c), n) for t, c, n in parts))
+        sql = self._cache.get(key)
+        if sql is None:
+            inserts = []
+            start = 1
+            for table, columns, count in parts:
+                codec = self.codec(table)
+                self._check(codec, columns)
+                cols = ", ".join(quote(c) for c in columns)
+                rows = []
+                for _ in range(count):
+                    rows.append("(" + ", ".join(self.placeholders(len(columns), start)) + ")")
+                    start += len(columns)
+                inserts.append(
+                    f"INSERT INTO {quote(codec.tablename)} ({cols}) VALUES {', '.join(rows)}"  # noqa: S608
+                )
+            *first, last = inserts
+            sql = last
+            if first:
+                ctes = ", ".join(f"w{i} AS ({s})" for i, s in enumerate(first))
+                sql = f"WITH {ctes} {last}"
+            self._cache[key] = sql
+        return sql
+
     def update_by_id(self, table: type[Table], columns: Sequence[str]) -> str:
         """``UPDATE t SET c1=?, c2=? WHERE id=?`` (the id is the last parameter)."""
         key = ("update", table, tuple(columns))

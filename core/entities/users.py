@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from ..context import Context
 from ..errors import FieldError, KithError, invalid, not_found
@@ -25,6 +26,22 @@ from ._common import (
 )
 
 Role = Literal["viewer", "agent", "manager", "admin"]
+SLACK_MEMBER_ID = re.compile(r"^[UW][A-Z0-9]{6,20}$")
+
+
+def _slack_member_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip().removeprefix("<@").removesuffix(">").upper()
+    if not SLACK_MEMBER_ID.match(text):
+        raise ValueError(
+            "is not a Slack member id (like U024BE7LH: in Slack, open the person's profile, "
+            "then ⋮ → Copy member ID)"
+        )
+    return text
+
+
+SlackMemberId = Annotated[str | None, AfterValidator(_slack_member_id)]
 
 
 class UserCreate(Input):
@@ -32,7 +49,7 @@ class UserCreate(Input):
     name: Name
     role: Role = "agent"
     time_zone: TimeZone = "UTC"
-    slack_user_id: str | None = Field(None, pattern=r"^[UW][A-Z0-9]{6,}$")
+    slack_user_id: SlackMemberId = None
     custom: Custom = {}
 
 
@@ -42,7 +59,7 @@ class UserUpdate(Input):
     name: Name | None = None
     role: Role | None = None
     time_zone: TimeZone | None = None
-    slack_user_id: str | None = Field(None, pattern=r"^[UW][A-Z0-9]{6,}$")
+    slack_user_id: SlackMemberId = None
     active: bool | None = None
     custom: Custom | None = None
 

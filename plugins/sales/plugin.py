@@ -6,7 +6,8 @@
 * ``kith_jobs`` — the follow-up checks (:mod:`.jobs`);
 * ``kith_validate`` — guards on the core's stage and pipeline commands;
 * ``kith_on_event`` — keeps follow-ups in step with what happened elsewhere;
-* ``kith_init`` — the default ``Sales`` pipeline on ``kith init``.
+* ``kith_init`` — the default ``Sales`` pipeline on ``kith init``;
+* ``kith_automation_actions`` — ``move_deal`` and ``assign_by_rule`` for automations.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def kith_commands() -> list[kith.CommandSpec]:
 def kith_jobs() -> list[kith.JobSpec]:
     """The follow-up checks."""
     return list(JOBS)
+
+
+@kith.hookimpl
+def kith_automation_actions() -> list[kith.ActionSpec]:
+    """move_deal and assign_by_rule."""
+    from .automation_actions import ACTIONS
+
+    return ACTIONS
 
 
 @kith.hookimpl

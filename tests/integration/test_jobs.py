@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import kith
 import pytest
@@ -328,3 +331,52 @@ async def test_a_job_taken_over_after_its_lease_has_its_effect_once(
     (job,) = await job_rows(kith_app)
     assert (job["status"], job["attempts"]) == ("done", 2)
     assert await count_rows(kith_app, "tasks") == 1  # the stalled attempt rolled back
+
+
+def kith_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``kith`` command line in its own process, on the test's database."""
+    env = {**os.environ, "KITH_DATABASE_URL": db_url, "KITH_PLUGINS_FILE": "/nonexistent.toml"}
+    return subprocess.run(
+        [sys.executable, "-c", "from kith.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@runners
+async def test_kith_jobs_shows_a_dead_job_with_its_error_and_retries_it(
+    kith_app, kith_db_url, run_command, run_jobs, clock
+):
+    contact = await run_command("contact.create", {"name": "Jane"})
+    await run_command("test.remind", {"contact": contact.id, "hours": 0})
+    await kith_app.db.execute_script(
+        'UPDATE "jobs" SET "payload" = \'{"contact": 1, "fail": true}\''
+    )
+    for _ in range(3):
+        clock.advance(hours=7)
+        await run_jobs()
+    (job,) = await job_rows(kith_app)
+    assert job["status"] == "dead"
+
+    listed = kith_cli(kith_db_url, "jobs")
+    assert listed.returncode == 0, listed.stderr
+    assert "test.make_task" in listed.stdout and "dead" in listed.stdout
+    assert "mail server down" in listed.stdout
+    shown = kith_cli(kith_db_url, "jobs", "show", str(job["id"]))
+    assert "mail server down" in shown.stdout and f"kith jobs retry {job['id']}" in shown.stdout
+
+    # the mail server is back: retried from the command line, the job runs and has its effect
+    await kith_app.db.execute_script('UPDATE "jobs" SET "payload" = \'{"contact": 1}\'')
+    retried = kith_cli(kith_db_url, "jobs", "retry", str(job["id"]))
+    assert retried.returncode == 0, retried.stderr
+    assert "scheduled again" in retried.stdout
+    (job,) = await job_rows(kith_app)
+    assert job["status"] == "scheduled"
+    clock.set(max(clock.now(), datetime.now(UTC)) + timedelta(seconds=1))
+    await run_jobs()
+    (job,) = await job_rows(kith_app)
+    assert job["status"] == "done"
+    assert await count_rows(kith_app, "tasks") == 1

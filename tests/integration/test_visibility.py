@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 from kith import KithError
+from kith.settings import PluginsFile
 from kith.testing import count_rows
+
+
+@pytest.fixture
+def kith_plugins_file() -> PluginsFile:
+    """Core visibility alone: the service plugin would round-robin tickets to an agent, which
+    its own tests cover (tests/integration/service)."""
+    return PluginsFile(enabled={"service": False})
 
 
 @pytest.fixture
