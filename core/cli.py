@@ -459,6 +459,21 @@ def docs(check: bool) -> None:
     sys.exit(docs_main(["--check"] if check else []))
 
 
+@main.command("mcp")
+@click.option("--as", "as_email", envvar="KITH_AS", help="Act as this user (or KITH_AS).")
+@async_command
+async def mcp_stdio(as_email: str | None) -> None:
+    """Serve MCP over stdio for an AI client, acting as KITH_TOKEN's user (with the token's
+    scopes) or as --as EMAIL (their role). See docs/mcp.md."""
+    from kith.channels.mcp.stdio import serve_stdio, stdio_actor
+
+    kith = load_kith()
+    async with kith:
+        as_user = await actor_for(kith, as_email) if as_email else None
+        actor = await stdio_actor(kith, os.environ.get("KITH_TOKEN"), as_user)
+        await serve_stdio(kith, actor)
+
+
 @main.command("smtp")
 @async_command
 async def smtp() -> None:

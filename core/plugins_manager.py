@@ -49,6 +49,7 @@ BUNDLED_PLUGINS: dict[str, str] = {
 BUNDLED_PLUGINS["api"] = "kith.channels.api.plugin"
 BUNDLED_PLUGINS["slack"] = "kith.channels.slack.plugin"
 BUNDLED_PLUGINS["email"] = "kith.channels.email.plugin"
+BUNDLED_PLUGINS["mcp"] = "kith.channels.mcp.plugin"
 
 
 async def await_me_maybe(value: Any) -> Any:

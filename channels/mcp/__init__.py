@@ -1,0 +1,1 @@
+"""The MCP channel: every Kith command is an MCP tool (streamable HTTP at /mcp, and stdio)."""
