@@ -469,8 +469,7 @@ async def mcp_stdio(as_email: str | None) -> None:
 
     kith = load_kith()
     async with kith:
-        as_user = await actor_for(kith, as_email) if as_email else None
-        actor = await stdio_actor(kith, os.environ.get("KITH_TOKEN"), as_user)
+        actor = await stdio_actor(kith, os.environ.get("KITH_TOKEN"), as_email, actor_for)
         await serve_stdio(kith, actor)
 
 

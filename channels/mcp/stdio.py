@@ -12,6 +12,7 @@ Giving both is an error: the token would silently lose its scopes otherwise.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kith import Actor, Kith, KithError, authenticate_token
@@ -20,21 +21,27 @@ from mcp.server.stdio import stdio_server
 from .server import build_server
 
 
-async def stdio_actor(kith: Kith, token: str | None, as_user: Actor | None) -> Actor:
-    """The actor of a ``kith mcp`` process: from ``KITH_TOKEN`` or from ``--as``."""
-    if token and as_user is not None:
+async def stdio_actor(
+    kith: Kith,
+    token: str | None,
+    as_email: str | None,
+    find_user: Callable[[Kith, str], Awaitable[Actor]],
+) -> Actor:
+    """The actor of a ``kith mcp`` process: from ``KITH_TOKEN`` or from ``--as EMAIL``
+    (looked up with ``find_user``, the CLI's ``--as``)."""
+    if token and as_email:
         raise KithError(
             "invalid_input",
             "Give either KITH_TOKEN or --as EMAIL (KITH_AS) to kith mcp, not both.",
         )
     if token:
         return await authenticate_token(kith, token, "mcp")
-    if as_user is None:
+    if not as_email:
         raise KithError(
             "invalid_input",
             "kith mcp needs to know who it acts as: set KITH_TOKEN=kith_… or give --as EMAIL.",
         )
-    return dataclasses.replace(as_user, via="mcp")
+    return dataclasses.replace(await find_user(kith, as_email), via="mcp")
 
 
 async def serve_stdio(kith: Kith, actor: Actor) -> None:
