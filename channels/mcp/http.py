@@ -76,6 +76,10 @@ class McpHttpApp:
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         _apps.setdefault(kith, []).append(self)
+        # the stateless transport logs "Terminating session: None" after every request
+        transport_log = logging.getLogger("mcp.server.streamable_http")
+        if transport_log.level == logging.NOTSET:
+            transport_log.setLevel(logging.WARNING)
 
     async def _serve(self) -> None:
         async with self.manager.run():
@@ -124,12 +128,18 @@ async def close_all(kith: Kith) -> None:
 
 
 def mount(kith: Kith) -> Any:
-    """The litestar handler mounting :class:`McpHttpApp` at ``/mcp``."""
+    """The litestar handler mounting :class:`McpHttpApp` at ``/mcp``; with the REST API
+    enabled, requests count against the same per-token rate limit as ``/api/v1``."""
     from litestar.handlers import asgi
 
     app = McpHttpApp(kith)
+    middleware: list[Any] = []
+    if kith.plugin("api") is not None:
+        from kith.channels.api.auth import rate_limit_config
 
-    @asgi("/mcp", is_mount=True, copy_scope=True)
+        middleware.append(rate_limit_config(kith.plugin_settings("api")).middleware)
+
+    @asgi("/mcp", is_mount=True, copy_scope=True, middleware=middleware)
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         """MCP over streamable HTTP (bearer token required)."""
         await app(scope, receive, send)

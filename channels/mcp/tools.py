@@ -16,17 +16,20 @@ from typing import Any
 
 import mcp_types as types
 from kith import Actor, CommandSpec, Kith, KithError
-from kith.permissions import role_allows, scope_allows
 from pydantic import BaseModel
 
 log = logging.getLogger("kith.mcp")
 
 
 def allowed(spec: CommandSpec, actor: Actor) -> bool:
-    """Whether ``actor`` may run ``spec``: their role, then their token's scopes."""
-    if not role_allows(actor.role, spec.permission):
+    """Whether ``actor`` may run ``spec``: their role, then their token's scopes (the same
+    checks :meth:`kith.Kith.run` makes)."""
+    try:
+        actor.require(spec.permission, spec.name)
+        actor.require_scope(spec.name, spec.read_only)
+    except KithError:
         return False
-    return not actor.scopes or scope_allows(actor.scopes, spec.name, spec.read_only)
+    return True
 
 
 def tool_for(spec: CommandSpec) -> types.Tool:
@@ -80,10 +83,9 @@ async def call_tool(
     """Run command ``name`` as ``actor``; failures become an ``isError`` result."""
     try:
         spec = kith.registry.get(name)
-        if not allowed(spec, actor):
-            # the same refusal Kith.run gives, before anything is parsed
-            actor.require(spec.permission, name)
-            actor.require_scope(name, spec.read_only)
+        # refused before the input is parsed, as Kith.run would refuse it after
+        actor.require(spec.permission, name)
+        actor.require_scope(name, spec.read_only)
         result = await kith.run(name, arguments or {}, actor)
     except KithError as err:
         return error_result(err)

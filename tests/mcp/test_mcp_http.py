@@ -8,6 +8,7 @@ import json
 import httpx
 import kith
 import pytest
+from kith.settings import PluginsFile
 from mcp.shared.exceptions import MCPError
 from mcp_support import mcp_session, serve
 
@@ -189,3 +190,21 @@ async def test_tool_calls_are_recorded_as_the_tokens_user_via_mcp(
         created = json.loads(result.content[0].text)
         timeline = await session.call_tool("contact.timeline", {"contact": created["id"]})
     assert "mcp:token:" in timeline.content[0].text
+
+
+@pytest.mark.parametrize("kith_plugins_file", [PluginsFile(settings={"api": {"rate_limit": 3}})])
+async def test_mcp_requests_count_against_the_tokens_rate_limit(admin, token_for, base_url):
+    token = await token_for(admin)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    async with httpx.AsyncClient() as client:
+        statuses = [
+            (await client.post(f"{base_url}/mcp", json=body, headers=headers)).status_code
+            for _ in range(4)
+        ]
+    assert statuses[-1] == 429
+    assert statuses[:3] == [200, 200, 200], statuses
