@@ -208,3 +208,19 @@ async def test_mcp_requests_count_against_the_tokens_rate_limit(admin, token_for
         ]
     assert statuses[-1] == 429
     assert statuses[:3] == [200, 200, 200], statuses
+
+
+async def test_a_resource_takes_what_the_rest_api_takes_as_its_id(
+    kith_app, admin, token_for, base_url
+):
+    await kith_app.run("contact.create", {"name": "Ada", "email": "ada@example.com"}, admin)
+    async with mcp_session(f"{base_url}/mcp", await token_for(admin)) as session:
+        read = await session.read_resource("kith://contacts/ada@example.com")
+    assert json.loads(read.contents[0].text)["name"] == "Ada"
+
+
+@pytest.mark.parametrize("kith_plugins_file", [PluginsFile(enabled={"mcp": False})])
+async def test_the_mcp_plugin_can_be_turned_off(base_url):
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{base_url}/mcp", json={})
+    assert response.status_code == 404
