@@ -110,6 +110,9 @@ class McpHttpApp:
             self._task = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # MCP has no WebSocket transport
+            await send({"type": "websocket.close", "code": 1003})
+            return
         if scope["type"] != "http":
             return
         try:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 
 import httpx
+import httpx2
 import kith
 import pytest
 from kith.settings import PluginsFile
+from mcp.client import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_support import mcp_session, serve
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 
 @pytest.fixture
@@ -224,3 +228,20 @@ async def test_the_mcp_plugin_can_be_turned_off(base_url):
     async with httpx.AsyncClient() as client:
         response = await client.post(f"{base_url}/mcp", json={})
     assert response.status_code == 404
+
+
+async def test_the_sdks_high_level_client_on_the_2026_protocol_gets_the_same_rules(
+    make_actor, token_for, base_url
+):
+    agent = await make_actor("agent")
+    headers = {"Authorization": f"Bearer {await token_for(agent, ['read'])}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(f"{base_url}/mcp", http_client=http)) as client,
+    ):
+        version = client.protocol_version
+        listed = await client.list_tools()
+        refused = await client.call_tool("contact.create", {"name": "Eve"})
+    assert version in MODERN_PROTOCOL_VERSIONS
+    assert listed.tools and all(t.annotations.read_only_hint for t in listed.tools)
+    assert refused.is_error is True and "forbidden" in refused.content[0].text
