@@ -72,6 +72,7 @@ def error_text(err: KithError) -> str:
 
 
 def error_result(err: KithError) -> types.CallToolResult:
+    """``err`` as a tool result the client's model can read (``isError``)."""
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=error_text(err))], is_error=True
     )

@@ -15,6 +15,28 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_support import mcp_session, serve
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, ConfigDict
+
+
+class Nothing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@kith.command("echo.boom", input=Nothing, permission="echo.write")
+async def boom(ctx: kith.Context, data: Nothing) -> None:
+    """Fail with a bug (to see MCP hide the details)."""
+    raise RuntimeError("secret internal detail")
+
+
+class BoomPlugin:
+    @kith.hookimpl
+    def kith_commands(self) -> list[kith.CommandSpec]:
+        return [boom]
+
+
+@pytest.fixture
+def kith_plugins():
+    return [("boom", BoomPlugin())]
 
 
 @pytest.fixture
@@ -245,3 +267,18 @@ async def test_the_sdks_high_level_client_on_the_2026_protocol_gets_the_same_rul
     assert version in MODERN_PROTOCOL_VERSIONS
     assert listed.tools and all(t.annotations.read_only_hint for t in listed.tools)
     assert refused.is_error is True and "forbidden" in refused.content[0].text
+
+
+async def test_a_plugins_command_is_a_tool_and_a_bug_in_it_is_not_shown(
+    admin, token_for, base_url, caplog
+):
+    async with mcp_session(f"{base_url}/mcp", await token_for(admin)) as session:
+        names = {t.name for t in (await session.list_tools()).tools}
+        result = await session.call_tool("echo.boom", {})
+        unknown = await session.call_tool("contact.frobnicate", {})
+    assert "echo.boom" in names
+    assert result.is_error is True
+    assert "internal_error" in result.content[0].text
+    assert "secret internal detail" not in result.content[0].text
+    assert "secret internal detail" in caplog.text
+    assert unknown.is_error is True and "unknown_command" in unknown.content[0].text
