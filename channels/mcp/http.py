@@ -63,13 +63,13 @@ async def _problem(send: Send, err: KithError) -> None:
 class McpHttpApp:
     """The ASGI app mounted at ``/mcp`` for one :class:`Kith`."""
 
-    def __init__(self, kith: Kith) -> None:
+    def __init__(self, kith: Kith, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.kith = kith
         self.manager = StreamableHTTPSessionManager(
             app=build_server(kith, actor_from_request),
             json_response=True,
             stateless=True,
-            max_request_body_size=MAX_BODY_BYTES,
+            max_request_body_size=max_body_bytes,
         )
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -132,15 +132,19 @@ async def close_all(kith: Kith) -> None:
 
 def mount(kith: Kith) -> Any:
     """The litestar handler mounting :class:`McpHttpApp` at ``/mcp``; with the REST API
-    enabled, requests count against the same per-token rate limit as ``/api/v1``."""
+    enabled, requests count against the same per-token rate limit as ``/api/v1`` and have
+    the same body size cap (``[plugins.api]`` settings)."""
     from litestar.handlers import asgi
 
-    app = McpHttpApp(kith)
     middleware: list[Any] = []
+    max_body_bytes = MAX_BODY_BYTES
     if kith.plugin("api") is not None:
         from kith.channels.api.auth import rate_limit_config
 
-        middleware.append(rate_limit_config(kith.plugin_settings("api")).middleware)
+        api_settings = kith.plugin_settings("api")
+        middleware.append(rate_limit_config(api_settings).middleware)
+        max_body_bytes = api_settings.max_body_bytes
+    app = McpHttpApp(kith, max_body_bytes)
 
     @asgi("/mcp", is_mount=True, copy_scope=True, middleware=middleware)
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:

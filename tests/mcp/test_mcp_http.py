@@ -282,3 +282,23 @@ async def test_a_plugins_command_is_a_tool_and_a_bug_in_it_is_not_shown(
     assert "secret internal detail" not in result.content[0].text
     assert "secret internal detail" in caplog.text
     assert unknown.is_error is True and "unknown_command" in unknown.content[0].text
+
+
+@pytest.mark.parametrize(
+    "kith_plugins_file", [PluginsFile(settings={"api": {"max_body_bytes": 2048}})]
+)
+async def test_a_body_over_the_apis_cap_is_refused(admin, token_for, base_url):
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "contact.create", "arguments": {"name": "x" * 5000}},
+    }
+    headers = {
+        "Authorization": f"Bearer {await token_for(admin)}",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{base_url}/mcp", json=body, headers=headers)
+    assert response.status_code == 413
