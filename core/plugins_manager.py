@@ -49,6 +49,7 @@ BUNDLED_PLUGINS: dict[str, str] = {
 BUNDLED_PLUGINS["api"] = "kith.channels.api.plugin"
 BUNDLED_PLUGINS["slack"] = "kith.channels.slack.plugin"
 BUNDLED_PLUGINS["email"] = "kith.channels.email.plugin"
+BUNDLED_PLUGINS["webhooks"] = "kith.channels.webhooks.plugin"
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -182,10 +183,12 @@ class Hooks:
         return found
 
     def automation_triggers(self) -> list[tuple[str, TriggerSpec]]:
+        """The event catalog: ``kith_events`` and (older) ``kith_automation_triggers``."""
         found: list[tuple[str, TriggerSpec]] = []
-        for impl in self._impls("kith_automation_triggers"):
-            for spec in self._call(impl, {}) or []:
-                found.append((impl.plugin_name, spec))
+        for hook in ("kith_events", "kith_automation_triggers"):
+            for impl in self._impls(hook):
+                for spec in self._call(impl, {}) or []:
+                    found.append((impl.plugin_name, spec))
         return found
 
     async def validate(self, command: str, data: BaseModel, actor: Actor) -> BaseModel:
