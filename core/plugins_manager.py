@@ -43,6 +43,7 @@ ENTRY_POINT_GROUP = "kith.plugins"
 BUNDLED_PLUGINS: dict[str, str] = {
     "sales": "kith.plugins.sales.plugin",
     "service": "kith.plugins.service.plugin",
+    "marketing": "kith.plugins.marketing.plugin",
 }
 # built-in channels, registered like bundled plugins (``[plugins.api] enabled = false`` turns
 # the REST API off)

@@ -41,6 +41,7 @@ COMPUTED = {
         "deal.reopened",
     },
     "channels/webhooks/commands.py": {"webhook.disabled", "webhook.enabled"},
+    "plugins/marketing/consent.py": {"consent.granted", "consent.withdrawn", "consent.requested"},
     "core/automations/actions.py": set(),  # actions emit what their `emits=` declares
 }
 

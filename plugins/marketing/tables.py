@@ -1,0 +1,58 @@
+"""The marketing plugin's tables: forms, their submissions, consent and suppressions."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSON, Boolean, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class MarketingForm(Table, tablename="marketing_forms"):
+    slug = Varchar(length=100, unique=True)
+    title = Varchar(length=300)
+    description = Text(default="")
+    fields = JSON(default="[]")  # [{key, label, maps_to, required, kind}]
+    purposes = JSON(default="[]")  # consent purposes offered as check boxes
+    consent_text = Text(default="")
+    double_opt_in = Boolean(default=True)
+    make_lead = Boolean(default=True)
+    source = Varchar(length=100, default="")
+    success_message = Text(default="")
+    archived_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=None)
+    updated_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+class MarketingSubmission(Table, tablename="marketing_submissions"):
+    form_id = Integer(index=True)
+    contact_id = Integer(index=True)
+    lead_id = Integer(null=True, default=None)
+    data = JSON(default="{}")
+    attribution = JSON(default="{}")  # utm_*, referrer
+    ip = Varchar(length=64, default="")
+    created_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+class MarketingConsent(Table, tablename="marketing_consents"):
+    contact_id = Integer(index=True)
+    purpose = Varchar(length=50)
+    status = Varchar(length=20)  # pending | granted | withdrawn
+    source = Varchar(length=200, default="")
+    proof = JSON(default="{}")  # form, ip, text shown, user agent, when
+    granted_at = Timestamptz(null=True, default=None)
+    withdrawn_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=None)
+    updated_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+class MarketingSuppression(Table, tablename="marketing_suppressions"):
+    email = Varchar(length=320, unique=True)
+    reason = Varchar(length=50)  # complaint | bounce | manual
+    detail = Text(default="")
+    created_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+MARKETING_TABLES = [MarketingForm, MarketingSubmission, MarketingConsent, MarketingSuppression]
