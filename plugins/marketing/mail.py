@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field
 
 from . import consent, links
+from .settings import marketing_settings
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -26,6 +27,9 @@ class Send(kith.Input):
     purpose: str = Field(max_length=50, description="The consent the message needs")
     subject: str = Field(min_length=1, max_length=500, description="A jinja2 template")
     text: str = Field(min_length=1, max_length=200_000, description="A jinja2 template")
+    reply_to_replies: bool = Field(
+        False, description="Replies go to replies@ (a reply stops the contact's sequences)"
+    )
 
 
 class SendOut(BaseModel):
@@ -69,9 +73,14 @@ async def send(ctx: kith.Context, data: Send) -> SendOut:
     url = links.url(
         ctx.kith, "unsubscribe", links.unsubscribe_token(ctx.kith, data.contact, data.purpose)
     )
+    message: dict[str, Any] = {}
+    domain = getattr(ctx.plugin_settings("email"), "domain", None)
+    if data.reply_to_replies and domain:
+        message["reply_to"] = f"{marketing_settings(ctx).replies_address}@{domain}"
     sent = await ctx.run(
         "email.send",
         {
+            **message,
             "to": [address],
             "subject": subject,
             "text": f"{text}\n\n--\nUnsubscribe: {url}",

@@ -15,8 +15,8 @@ from typing import Any
 import kith
 from pydantic import BaseModel
 
-from . import consent, forms, mail, privacy
-from .settings import MarketingSettings
+from . import consent, forms, mail, privacy, replies, sequences
+from .settings import MarketingSettings, marketing_settings
 
 
 @kith.hookimpl
@@ -34,7 +34,52 @@ def kith_tables() -> list[str]:
 @kith.hookimpl
 def kith_commands() -> list[kith.CommandSpec]:
     """Forms, consent, the gated send and a person's data."""
-    return kith.commands_in(forms, consent, mail, privacy)
+    return kith.commands_in(forms, consent, mail, privacy, sequences)
+
+
+@kith.hookimpl
+def kith_automation_actions() -> list[kith.ActionSpec]:
+    """``enroll_in_sequence``."""
+    from .actions import ACTIONS
+
+    return list(ACTIONS)
+
+
+@kith.hookimpl
+def kith_jobs() -> list[kith.JobSpec]:
+    """A sequence's next step."""
+    return list(sequences.JOBS)
+
+
+@kith.hookimpl
+def kith_inbound_email(local: str) -> Any:
+    """``replies@``: a contact answered a sequence email."""
+    if local == marketing_settings(kith.current()).replies_address:
+        return replies.handle
+    return None
+
+
+@kith.hookimpl
+async def kith_on_event(event: kith.Event, kith: kith.Kith) -> None:
+    """A withdrawn consent stops the sequences that need it; a won deal stops its contact's
+    sequences."""
+    from kith import SYSTEM
+
+    if event.name == "consent.withdrawn" and event.entity_id is not None:
+        await kith.run(
+            "sequence.stop_for",
+            {
+                "contact": event.entity_id,
+                "reason": "unsubscribed",
+                "purpose": event.data.get("purpose"),
+            },
+            SYSTEM,
+        )
+    elif event.name == "deal.won" and event.entity_id is not None:
+        deal = await kith.run("deal.get", {"deal": event.entity_id}, SYSTEM)
+        contact = getattr(deal, "contact_id", None)
+        if contact is not None:
+            await kith.run("sequence.stop_for", {"contact": contact, "reason": "deal won"}, SYSTEM)
 
 
 @kith.hookimpl
@@ -70,5 +115,15 @@ def kith_events() -> list[kith.EventSpec]:
         ),
         kith.EventSpec(
             "contact.exported", "contact", "everything held about a contact was exported"
+        ),
+        kith.EventSpec("sequence.enrolled", "contact", "a contact was enrolled in a sequence"),
+        kith.EventSpec(
+            "sequence.stopped",
+            "contact",
+            "an enrollment stopped (data.reason: replied, unsubscribed, deal won…)",
+        ),
+        kith.EventSpec("sequence.completed", "contact", "a contact went through every step"),
+        kith.EventSpec(
+            "marketing.reply_received", "contact", "a contact answered a sequence email"
         ),
     ]

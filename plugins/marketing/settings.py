@@ -24,6 +24,9 @@ class MarketingSettings(BaseModel):
         description="Where people reach Kith (opt-in and unsubscribe links)",
     )
     sender_name: str = Field("Kith", max_length=100, description="Name on marketing mail")
+    replies_address: str = Field(
+        "replies", max_length=64, description="Local part sequence replies go to (replies@…)"
+    )
     optin_days: int = Field(7, ge=1, le=60, description="How long an opt-in link works")
     form_rate_per_minute: int = Field(10, ge=1, description="Form posts per address a minute")
     form_max_bytes: int = Field(65_536, ge=1024, le=1_000_000, description="Largest form post")

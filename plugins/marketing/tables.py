@@ -56,3 +56,42 @@ class MarketingSuppression(Table, tablename="marketing_suppressions"):
 
 
 MARKETING_TABLES = [MarketingForm, MarketingSubmission, MarketingConsent, MarketingSuppression]
+
+
+class MarketingSequence(Table, tablename="marketing_sequences"):
+    name = Varchar(length=200, unique=True)
+    purpose = Varchar(length=50)  # the consent its emails need
+    steps = JSON(default="[]")  # [{kind: email|wait|task, ...}]
+    window_start = Integer(default=8)  # sending window, hours in time_zone
+    window_end = Integer(default=18)
+    time_zone = Varchar(length=50, default="UTC")
+    daily_cap = Integer(default=500)  # emails a day for this sequence
+    archived_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=None)
+    updated_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+class MarketingEnrollment(Table, tablename="marketing_enrollments"):
+    sequence_id = Integer(index=True)
+    contact_id = Integer(index=True)
+    status = Varchar(length=20, index=True)  # active | completed | stopped
+    step = Integer(default=0)  # the next step to run
+    stopped_reason = Varchar(length=200, null=True, default=None)
+    log = JSON(default="[]")
+    created_at = Timestamptz(default=None)
+    updated_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+class MarketingSend(Table, tablename="marketing_sends"):
+    sequence_id = Integer(index=True)
+    enrollment_id = Integer()
+    contact_id = Integer()
+    email_id = Integer()
+    sent_at = Timestamptz(default=None, index=True)
+    created_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+MARKETING_TABLES += [MarketingSequence, MarketingEnrollment, MarketingSend]

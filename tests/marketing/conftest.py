@@ -64,3 +64,27 @@ CONTACT_FORM = {
     "purposes": ["newsletter"],
     "consent_text": "Send me the monthly newsletter. Unsubscribe at any time.",
 }
+
+
+@pytest.fixture
+async def smtp_port(kith_app) -> AsyncIterator[int]:
+    from kith.channels.email.server import start_server
+
+    server = await start_server(kith_app, port=0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+WELCOME = {
+    "name": "Welcome",
+    "purpose": "newsletter",
+    "steps": [
+        {"kind": "email", "subject": "Welcome, {{ contact.first_name }}", "text": "Glad you came."},
+        {"kind": "wait", "days": 3},
+        {"kind": "email", "subject": "How is it going?", "text": "Any questions?"},
+        {"kind": "task", "title": "Call to check in", "due_days": 1},
+    ],
+    "window_start": 0,
+    "window_end": 24,
+}
