@@ -29,6 +29,7 @@ from .jobs import JobSpec, job
 from .money import check_currency, to_major, to_minor
 from .net import BlockedAddress, check_url_syntax, guarded_request, resolve_public
 from .permissions import ROLES, SYSTEM, Actor
+from .queries import matching_ids
 from .runtime import Kith, current
 from .search import SearchQuery, SearchSource
 from .settings import Settings
@@ -131,6 +132,7 @@ __all__ = [
     "invalid",
     "job",
     "known_events",
+    "matching_ids",
     "not_found",
     "parse_line",
     "parse_when",

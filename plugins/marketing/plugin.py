@@ -15,7 +15,7 @@ from typing import Any
 import kith
 from pydantic import BaseModel
 
-from . import consent, forms, mail, privacy, replies, sequences
+from . import consent, forms, mail, privacy, replies, segments, sequences
 from .settings import MarketingSettings, marketing_settings
 
 
@@ -34,7 +34,7 @@ def kith_tables() -> list[str]:
 @kith.hookimpl
 def kith_commands() -> list[kith.CommandSpec]:
     """Forms, consent, the gated send and a person's data."""
-    return kith.commands_in(forms, consent, mail, privacy, sequences)
+    return kith.commands_in(forms, consent, mail, privacy, sequences, segments)
 
 
 @kith.hookimpl
@@ -47,8 +47,16 @@ def kith_automation_actions() -> list[kith.ActionSpec]:
 
 @kith.hookimpl
 def kith_jobs() -> list[kith.JobSpec]:
-    """A sequence's next step."""
-    return list(sequences.JOBS)
+    """A sequence's next step; the segments' refresh every 15 minutes."""
+    return [*sequences.JOBS, *segments.JOBS]
+
+
+@kith.hookimpl
+def kith_verbs() -> list[kith.Verb]:
+    """``segment NAME``: how many people a segment holds (Slack, email commands)."""
+    from .verbs import VERBS
+
+    return list(VERBS)
 
 
 @kith.hookimpl
@@ -125,5 +133,10 @@ def kith_events() -> list[kith.EventSpec]:
         kith.EventSpec("sequence.completed", "contact", "a contact went through every step"),
         kith.EventSpec(
             "marketing.reply_received", "contact", "a contact answered a sequence email"
+        ),
+        kith.EventSpec("segment.entered", "contact", "a contact entered a segment (data.segment)"),
+        kith.EventSpec("segment.exited", "contact", "a contact left a segment (data.segment)"),
+        kith.EventSpec(
+            "segment.changed", "segment", "many contacts entered or left a segment at once"
         ),
     ]

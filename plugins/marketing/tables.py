@@ -95,3 +95,26 @@ class MarketingSend(Table, tablename="marketing_sends"):
 
 
 MARKETING_TABLES += [MarketingSequence, MarketingEnrollment, MarketingSend]
+
+
+class MarketingSegment(Table, tablename="marketing_segments"):
+    name = Varchar(length=200, unique=True)
+    description = Text(default="")
+    filter = JSON(default="{}")  # the filter language of contact.list
+    consent = JSON(default="{}")  # purpose → status the members must have
+    inactive_days = Integer(null=True, default=None)  # no activity logged for that long
+    member_count = Integer(default=0)
+    computed_at = Timestamptz(null=True, default=None)
+    archived_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=None)
+    updated_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+class MarketingSegmentMember(Table, tablename="marketing_segment_members"):
+    segment_id = Integer(index=True)
+    contact_id = Integer(index=True)
+    entered_at = Timestamptz(default=None)
+
+
+MARKETING_TABLES += [MarketingSegment, MarketingSegmentMember]
