@@ -15,7 +15,7 @@ from typing import Any
 import kith
 from pydantic import BaseModel
 
-from . import consent, forms, mail, privacy, replies, segments, sequences
+from . import consent, forms, mail, privacy, replies, scoring, segments, sequences
 from .settings import MarketingSettings, marketing_settings
 
 
@@ -34,7 +34,7 @@ def kith_tables() -> list[str]:
 @kith.hookimpl
 def kith_commands() -> list[kith.CommandSpec]:
     """Forms, consent, the gated send and a person's data."""
-    return kith.commands_in(forms, consent, mail, privacy, sequences, segments)
+    return kith.commands_in(forms, consent, mail, privacy, sequences, segments, scoring)
 
 
 @kith.hookimpl
@@ -48,7 +48,7 @@ def kith_automation_actions() -> list[kith.ActionSpec]:
 @kith.hookimpl
 def kith_jobs() -> list[kith.JobSpec]:
     """A sequence's next step; the segments' refresh every 15 minutes."""
-    return [*sequences.JOBS, *segments.JOBS]
+    return [*sequences.JOBS, *segments.JOBS, *scoring.JOBS]
 
 
 @kith.hookimpl
@@ -70,9 +70,10 @@ def kith_inbound_email(local: str) -> Any:
 @kith.hookimpl
 async def kith_on_event(event: kith.Event, kith: kith.Kith) -> None:
     """A withdrawn consent stops the sequences that need it; a won deal stops its contact's
-    sequences."""
+    sequences; events and lead changes feed lead scores."""
     from kith import SYSTEM
 
+    await scoring.on_event(kith, event)
     if event.name == "consent.withdrawn" and event.entity_id is not None:
         await kith.run(
             "sequence.stop_for",
@@ -133,6 +134,9 @@ def kith_events() -> list[kith.EventSpec]:
         kith.EventSpec("sequence.completed", "contact", "a contact went through every step"),
         kith.EventSpec(
             "marketing.reply_received", "contact", "a contact answered a sequence email"
+        ),
+        kith.EventSpec(
+            "lead.mql", "lead", "a lead's score reached the MQL threshold (data: score, threshold)"
         ),
         kith.EventSpec("segment.entered", "contact", "a contact entered a segment (data.segment)"),
         kith.EventSpec("segment.exited", "contact", "a contact left a segment (data.segment)"),

@@ -118,3 +118,26 @@ class MarketingSegmentMember(Table, tablename="marketing_segment_members"):
 
 
 MARKETING_TABLES += [MarketingSegment, MarketingSegmentMember]
+
+
+class MarketingScoring(Table, tablename="marketing_scoring"):
+    rules = JSON(default="[]")  # [{name, points, filter | event}]
+    mql_threshold = Integer(default=50)
+    half_life_days = Integer(default=30)  # event points halve in this many days
+    updated_at = Timestamptz(default=None)
+    created_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+class MarketingLeadScore(Table, tablename="marketing_lead_scores"):
+    lead_id = Integer(unique=True)
+    field_points = Integer(default=0)
+    event_centipoints = Integer(default=0)  # hundredths of a point, decayed daily
+    reasons = JSON(default="{}")  # rule name → points from events
+    mql_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(default=None)
+    created_at = Timestamptz(default=None)
+    created_by = Integer(null=True, default=None)
+
+
+MARKETING_TABLES += [MarketingScoring, MarketingLeadScore]

@@ -125,8 +125,15 @@ async def _on_deal_created(event: kith.Event, app: kith.Kith) -> None:
     await _run(app, "deal.follow_up", {"deal": event.entity_id})
 
 
+async def _on_lead_mql(event: kith.Event, app: kith.Kith) -> None:
+    """A lead that became marketing-qualified (e.g. by the marketing plugin's scoring) is
+    routed to an owner if it has none."""
+    await _run(app, "lead.route", {"lead": event.entity_id})
+
+
 HANDLERS = {
     "lead.created": _on_lead_created,
+    "lead.mql": _on_lead_mql,
     "activity.logged": _on_activity,
     "task.completed": _on_task_completed,
     "deal.created": _on_deal_created,
