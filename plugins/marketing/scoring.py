@@ -15,6 +15,7 @@ A lead's score (``leads.score``) is changed through ``lead.update``, so it has h
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import kith
@@ -186,6 +187,7 @@ async def configure(ctx: kith.Context, data: Configure) -> ScoringOut:
     else:
         await ctx.insert(MarketingScoring, values)
     CONFIG.invalidate(ctx)
+    await ctx.schedule(DECAY_JOB, {}, at=_next_night(ctx.now()), key=DECAY_JOB)
     changed = await rescore(ctx, values, None)
     return ScoringOut(**values, leads_rescored=changed)
 
@@ -263,12 +265,18 @@ async def record_event(ctx: kith.Context, data: EventIn) -> Done:
     return Done()
 
 
-@kith.job(DECAY_JOB, cron="30 3 * * *", max_attempts=2)
+def _next_night(now: datetime) -> datetime:
+    run = datetime.combine(now.date(), time(3, 30), tzinfo=UTC)
+    return run if run > now else run + timedelta(days=1)
+
+
+@kith.job(DECAY_JOB, max_attempts=2)
 async def decay_job(ctx: kith.Context, payload: dict[str, Any]) -> None:
-    """Halve event points every ``half_life_days`` (a step each night)."""
+    """Halve event points every ``half_life_days`` (a step each night at 03:30 UTC)."""
     config = await CONFIG.get(ctx)
     if config is None:
         return
+    await ctx.schedule(DECAY_JOB, {}, at=_next_night(ctx.now()), key=DECAY_JOB)
     factor = 0.5 ** (1 / config["half_life_days"])
     for state in await ctx.select(MarketingLeadScore):
         if not state["event_centipoints"]:

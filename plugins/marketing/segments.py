@@ -2,8 +2,9 @@
 
 A segment is the filter language of ``contact.list`` (fields, custom fields, tags, dates,
 lifecycle stage), plus consent (``{"newsletter": "granted"}``) and inactivity ("no activity
-logged for 30 days"). ``segment.refresh`` (and a job every 15 minutes) recomputes the
-members with one query per condition and a set difference against the stored members;
+logged for 30 days"). ``segment.refresh`` (and a job every 15 minutes while segments
+exist) recomputes the members with one query per condition and a set difference against
+the stored members;
 each contact that enters or leaves emits ``segment.entered`` / ``segment.exited`` (which
 automations can start from: enroll in a sequence on entry).
 """
@@ -150,6 +151,7 @@ async def create(ctx: kith.Context, data: SegmentIn) -> SegmentOut:
     row = await ctx.insert(MarketingSegment, data.model_dump(mode="json"))
     ctx.emit("segment.created", "segment", row["id"], segment=data.name)
     await refresh_one(ctx, row)
+    await plan_refresh(ctx)
     return segment_out(await _segment(ctx, data.name))
 
 
@@ -211,10 +213,20 @@ async def members(ctx: kith.Context, data: MembersIn) -> MembersOut:
     )
 
 
-@kith.job(REFRESH_JOB, cron="*/15 * * * *", max_attempts=2)
+REFRESH_EVERY = timedelta(minutes=15)
+
+
+async def plan_refresh(ctx: kith.Context) -> None:
+    """Keep the next refresh scheduled (one job, keyed): only while segments exist."""
+    await ctx.schedule(REFRESH_JOB, {}, at=ctx.now() + REFRESH_EVERY, key=REFRESH_JOB)
+
+
+@kith.job(REFRESH_JOB, max_attempts=2)
 async def refresh_job(ctx: kith.Context, payload: dict[str, Any]) -> None:
-    """Recompute every segment (every 15 minutes)."""
-    await ctx.run("segment.refresh", {})
+    """Recompute every segment, then plan the next refresh in 15 minutes."""
+    result = await ctx.run("segment.refresh", {})
+    if result.segments:
+        await plan_refresh(ctx)
 
 
 JOBS = [refresh_job]

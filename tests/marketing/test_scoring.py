@@ -48,7 +48,6 @@ async def test_event_points_decay_but_field_points_stay(run_command, run_jobs, c
     await run_command("lead.update", {"lead": lead.id, "contact": contact.id})
     await run_command("activity.log", {"kind": "call", "subject": "Hi", "contact": contact.id})
     assert (await run_command("lead.get", {"lead": lead.id})).score == 30
-    await run_jobs()  # plans the nightly decay
     for _ in range(10):  # ten nights: a half-life
         clock.advance(days=1)
         await run_jobs()

@@ -98,11 +98,14 @@ async def test_a_filter_on_an_unknown_field_is_named_and_nothing_is_saved(run_co
 
 async def test_the_refresh_job_runs_every_fifteen_minutes(run_command, run_jobs, clock):
     await run_command("segment.create", {"name": "Everyone"})
-    await run_jobs()  # the scheduler plans the next quarter hour
     await run_command("contact.create", {"name": "Late arrival"})
     clock.advance(minutes=16)
     await run_jobs()
     assert (await run_command("segment.get", {"segment": "Everyone"})).member_count == 1
+    await run_command("contact.create", {"name": "Later still"})
+    clock.advance(minutes=15)
+    await run_jobs()
+    assert (await run_command("segment.get", {"segment": "Everyone"})).member_count == 2
 
 
 def test_the_segment_verb_asks_for_the_count():
