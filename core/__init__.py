@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from .automations.actions import ActionConfig, ActionContext, ActionSpec, automation_action
-from .automations.triggers import TriggerSpec
+from .automations.triggers import EventSpec, TriggerSpec, known_events
+from .cache import KithCache
 from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
+from .crypto import decrypt_secret, encrypt_secret
 from .dataio.merge_refs import MergeReference
 
 # Input field types and (further down) the core tables, for plugins that read and write
@@ -25,7 +27,9 @@ from .events import Event
 from .hookspecs import hookimpl, hookspec
 from .jobs import JobSpec, job
 from .money import check_currency, to_major, to_minor
+from .net import BlockedAddress, check_url_syntax, guarded_request, resolve_public
 from .permissions import ROLES, SYSTEM, Actor
+from .queries import matching_ids
 from .runtime import Kith, current
 from .search import SearchQuery, SearchSource
 from .settings import Settings
@@ -70,6 +74,7 @@ __all__ = [
     "ActionSpec",
     "Activity",
     "Actor",
+    "BlockedAddress",
     "Clock",
     "CommandSpec",
     "Contact",
@@ -78,12 +83,14 @@ __all__ = [
     "Deal",
     "Email",
     "Event",
+    "EventSpec",
     "FieldError",
     "FrozenClock",
     "Input",
     "Invocation",
     "JobSpec",
     "Kith",
+    "KithCache",
     "KithError",
     "Lead",
     "MergeReference",
@@ -112,18 +119,25 @@ __all__ = [
     "authenticate_token",
     "automation_action",
     "check_currency",
+    "check_url_syntax",
     "command",
     "commands_in",
     "current",
+    "decrypt_secret",
+    "encrypt_secret",
     "forbidden",
+    "guarded_request",
     "hookimpl",
     "hookspec",
     "invalid",
     "job",
+    "known_events",
+    "matching_ids",
     "not_found",
     "parse_line",
     "parse_when",
     "register_entity",
+    "resolve_public",
     "run",
     "sign_token",
     "to_major",

@@ -56,6 +56,18 @@ class KithCache(Generic[T]):
             self._entries[kith] = (now, value)
         return value
 
+    async def get_committed(self, kith: Kith) -> T:
+        """The value as committed data shows it, outside any command (an event handler)."""
+        entry = self._entries.get(kith)
+        now = time.monotonic()
+        if entry is not None and now - entry[0] < self._ttl:
+            return entry[1]
+        generation = self._generation.get(kith, 0)
+        value = await self._loader(kith, kith.db.fetch)
+        if self._generation.get(kith, 0) == generation:
+            self._entries[kith] = (now, value)
+        return value
+
     def clear(self, kith: Kith) -> None:
         self._generation[kith] = self._generation.get(kith, 0) + 1
         self._entries.pop(kith, None)

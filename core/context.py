@@ -282,16 +282,12 @@ class Context:
         """Run another command inside this one's transaction, as the same actor."""
         return await self.kith._run_nested(self, name, payload)
 
-    async def run_as(
-        self, actor: Actor, name: str, payload: dict[str, Any] | BaseModel
-    ) -> Any:
+    async def run_as(self, actor: Actor, name: str, payload: dict[str, Any] | BaseModel) -> Any:
         """Run a command inside this one's transaction on behalf of ``actor`` (their role is
         checked, history and events carry their label). Only the system may act for someone
         (a job handling mail a user sent, for example); a user never becomes another."""
         if not self.actor.is_system:
-            raise KithError(
-                "forbidden", f"{self.actor.label} may not run commands as someone else"
-            )
+            raise KithError("forbidden", f"{self.actor.label} may not run commands as someone else")
         return await self.kith._run_nested(self, name, payload, actor=actor)
 
     # ---- commit-time flush -------------------------------------------------------------------

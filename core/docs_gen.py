@@ -1,4 +1,4 @@
-"""Generate ``docs/hooks.md`` and ``docs/commands.md`` from the code, so they stay true.
+"""Generate ``docs/hooks.md``, ``docs/commands.md`` and ``docs/events.md`` from the code.
 
 * ``docs/hooks.md``: every hookspec of :mod:`kith.hookspecs`, grouped by the section banners
   of that file, with its signature, calling convention and docstring.
@@ -269,13 +269,16 @@ def input_fields(model: Any) -> list[tuple[str, str, bool, str, str]]:
     return rows
 
 
-def _load_registry() -> Any:
+def _load_kith() -> Any:
     from .runtime import Kith
     from .settings import PluginsFile, Settings
 
     # Every bundled plugin and every installed one, whatever plugins.toml says here.
-    kith = Kith(Settings(database_url="sqlite:///:memory:"), plugins_file=PluginsFile())
-    return kith.registry
+    return Kith(Settings(database_url="sqlite:///:memory:"), plugins_file=PluginsFile())
+
+
+def _load_registry() -> Any:
+    return _load_kith().registry
 
 
 def commands_markdown(registry: Any | None = None) -> str:
@@ -333,13 +336,52 @@ def commands_markdown(registry: Any | None = None) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def events_markdown(kith: Any | None = None) -> str:
+    """``docs/events.md``: the event catalog (``kith_events``), grouped by noun."""
+    from .automations.triggers import known_events
+
+    kith = kith if kith is not None else _load_kith()
+    catalog = sorted(known_events(kith).values(), key=lambda t: t.event)
+    groups: dict[str, list[Any]] = {}
+    for spec in catalog:
+        groups.setdefault(spec.event.split(".", 1)[0], []).append(spec)
+    out = [
+        GENERATED.format(source="the event catalog (`kith_events` of the core and plugins)"),
+        "",
+        "# Events",
+        "",
+        "Every change Kith makes emits events after its transaction commits. Plugins receive",
+        "them in `kith_on_event`, automations start from them (`when:`) and webhooks deliver",
+        "them (`webhook.create` with names or patterns such as `deal.*`). Each event has an",
+        "`id`, a `name`, the `entity` and `entity_id` of its record, the `actor` (who did it),",
+        "`at` and `data`; `*.updated` events carry `data.changes`, each field mapped to",
+        "`[before, after]`. Delivery is at least once: deduplicate on `id`.",
+        "",
+        f"{len(catalog)} events.",
+        "",
+    ]
+    for noun in sorted(groups):
+        out += [f"## {noun}", "", "| Event | Record | Meaning | Declared by |", "|---|---|---|---|"]
+        for spec in groups[noun]:
+            out.append(
+                f"| `{spec.event}` | {spec.entity or '—'} | {_cell(spec.description)} "
+                f"| {spec.plugin or 'core'} |"
+            )
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
 def _anchor(name: str) -> str:
     return name.replace(".", "")
 
 
 # ---- files ------------------------------------------------------------------------------------
 
-PAGES: dict[str, Callable[[], str]] = {"hooks.md": hooks_markdown, "commands.md": commands_markdown}
+PAGES: dict[str, Callable[[], str]] = {
+    "hooks.md": hooks_markdown,
+    "commands.md": commands_markdown,
+    "events.md": events_markdown,
+}
 
 
 def default_docs_dir() -> Path:
@@ -371,7 +413,8 @@ def write(docs_dir: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m kith.docs_gen", description="Write docs/hooks.md and docs/commands.md."
+        prog="python -m kith.docs_gen",
+        description="Write docs/hooks.md, docs/commands.md and docs/events.md.",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 if a page is stale")
     parser.add_argument("--docs", type=Path, default=None, help="the docs directory")

@@ -367,8 +367,26 @@ def kith_automation_actions() -> list[ActionSpec]:
 
 
 @hookspec
+def kith_events() -> list[TriggerSpec]:
+    """Declare every event your plugin emits: the event catalog.
+
+    Called whenever the catalog is read (**each**, **sync**). The catalog is what
+    ``docs/events.md`` lists, what webhook subscriptions (``webhook.create``) may name and
+    what automations may start from (``when:``): a name nobody declared is refused there as
+    a typo. The core declares its own events and those of every generic command
+    (``<entity>.created|updated|archived|restored``); declare the rest, including names you
+    build at run time (``calendar.holiday_added``). A test of Kith's own suite fails when
+    the code emits a literal name that no plugin declares.
+
+    :return: a list of :class:`kith.EventSpec` ``(event, entity, description)``; ``entity``
+        names the entity whose record the event's ``entity_id`` points at, or ``None``.
+    """
+
+
+@hookspec
 def kith_automation_triggers() -> list[TriggerSpec]:
-    """Declare the events your plugin emits that automations may start from.
+    """Declare events automations may start from (older name of :func:`kith_events`, which
+    you should use; both are read).
 
     Called whenever a definition is checked (**each**, **sync**): an automation whose
     ``when:`` names an event nobody declared is refused as a typo. The core declares the

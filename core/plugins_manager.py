@@ -43,6 +43,7 @@ ENTRY_POINT_GROUP = "kith.plugins"
 BUNDLED_PLUGINS: dict[str, str] = {
     "sales": "kith.plugins.sales.plugin",
     "service": "kith.plugins.service.plugin",
+    "marketing": "kith.plugins.marketing.plugin",
 }
 # built-in channels, registered like bundled plugins (``[plugins.api] enabled = false`` turns
 # the REST API off)
@@ -50,6 +51,7 @@ BUNDLED_PLUGINS["api"] = "kith.channels.api.plugin"
 BUNDLED_PLUGINS["slack"] = "kith.channels.slack.plugin"
 BUNDLED_PLUGINS["email"] = "kith.channels.email.plugin"
 BUNDLED_PLUGINS["mcp"] = "kith.channels.mcp.plugin"
+BUNDLED_PLUGINS["webhooks"] = "kith.channels.webhooks.plugin"
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -183,10 +185,12 @@ class Hooks:
         return found
 
     def automation_triggers(self) -> list[tuple[str, TriggerSpec]]:
+        """The event catalog: ``kith_events`` and (older) ``kith_automation_triggers``."""
         found: list[tuple[str, TriggerSpec]] = []
-        for impl in self._impls("kith_automation_triggers"):
-            for spec in self._call(impl, {}) or []:
-                found.append((impl.plugin_name, spec))
+        for hook in ("kith_events", "kith_automation_triggers"):
+            for impl in self._impls(hook):
+                for spec in self._call(impl, {}) or []:
+                    found.append((impl.plugin_name, spec))
         return found
 
     async def validate(self, command: str, data: BaseModel, actor: Actor) -> BaseModel:

@@ -661,3 +661,30 @@ def list_command(entity: Entity) -> CommandSpec:
         permission=f"{entity.area}.read",
         read_only=True,
     )(list_records)
+
+
+async def matching_ids(
+    ctx: Context, entity: str, filters: dict[str, Any], column: str = "id"
+) -> list[int]:
+    """The ids of every active ``entity`` record that ``filters`` match (the filter language
+    of ``<entity>.list``) — or the distinct values of another id ``column`` of theirs
+    (``contact_id`` of activities) — in one query, ignoring visibility: for plugins that
+    keep memberships (segments), not for showing records to people. Errors name
+    ``filter.<field>``."""
+    from .entities._common import entities
+
+    e = entities().get(entity)
+    if e is None:
+        raise invalid("entity", f"no entity is called {entity!r}")
+    if column != "id" and column not in columns_of(e):
+        raise invalid("column", f"{entity}s have no column {column!r}")
+    p = Params(ctx.kith.db.dialect)
+    conds = await filter_conditions(ctx, e, filters, p)
+    if "archived_at" not in filters:
+        conds.append('"archived_at" IS NULL')
+    col = quote(columns_of(e)[column].name if column != "id" else "id")
+    if column != "id":
+        conds.append(f"{col} IS NOT NULL")
+    where = f" WHERE {' AND '.join(conds)}" if conds else ""
+    sql = f"SELECT DISTINCT {col} AS v FROM {quote(e.table._meta.tablename)}{where} ORDER BY {col}"
+    return [r["v"] for r in await ctx.fetch(sql, p.values)]

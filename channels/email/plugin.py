@@ -92,3 +92,13 @@ async def kith_shutdown(kith: kith.Kith) -> None:
     if server is not None:
         server.close()
         await server.wait_closed()
+
+
+@kith.hookimpl
+def kith_events() -> list[kith.EventSpec]:
+    """The events this plugin emits (the event catalog, docs/events.md)."""
+    return [
+        kith.EventSpec(
+            "user.command_address_rotated", "user", "a user's private command address was replaced"
+        ),
+    ]

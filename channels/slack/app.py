@@ -153,9 +153,7 @@ def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
         if invocation.show in ("help", "link"):
             await ack(text=kith.usage_text(verbs))
             return
-        work = asyncio.ensure_future(
-            run_invocation(app, actor, invocation, settings.public_url)
-        )
+        work = asyncio.ensure_future(run_invocation(app, actor, invocation, settings.public_url))
         try:
             blocks = await asyncio.wait_for(asyncio.shield(work), settings.answer_within_s)
         except TimeoutError:

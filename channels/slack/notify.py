@@ -39,9 +39,7 @@ async def _label(app: kith.Kith, event: kith.Event) -> str:
     return render.record_label(record)
 
 
-async def message_for(
-    app: kith.Kith, event: kith.Event, public_url: str
-) -> list[dict[str, Any]]:
+async def message_for(app: kith.Kith, event: kith.Event, public_url: str) -> list[dict[str, Any]]:
     label = render.link(public_url, event.entity or "", event.entity_id, await _label(app, event))
     data = event.data or {}
     detail = ""

@@ -54,7 +54,5 @@ async def link(app: kith.Kith, client: AsyncWebClient, slack_user_id: str) -> st
         return f"There is no Kith user with the email {email}. Ask an admin to add you."
     if user.slack_user_id == slack_user_id:
         return f"You are already linked to {user.name} ({email})."
-    await app.run(
-        "user.update", {"user": user.id, "slack_user_id": slack_user_id}, kith.SYSTEM
-    )
+    await app.run("user.update", {"user": user.id, "slack_user_id": slack_user_id}, kith.SYSTEM)
     return f"Linked: you are {user.name} ({email}) in Kith, as {user.role}."

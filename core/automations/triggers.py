@@ -26,11 +26,14 @@ class TriggerSpec:
     plugin: str | None = None
 
 
+# The catalog's entry type: an event, the entity its record belongs to, what it means.
+EventSpec = TriggerSpec
+
 VERBS = {
-    "create": ("created", "a {entity} was created"),
-    "update": ("updated", "fields of a {entity} changed (data.changes: field → [before, after])"),
-    "archive": ("archived", "a {entity} was archived"),
-    "restore": ("restored", "a {entity} was restored"),
+    "create": ("created", "{a} {entity} was created"),
+    "update": ("updated", "fields of {a} {entity} changed (data.changes: field → [before, after])"),
+    "archive": ("archived", "{a} {entity} was archived"),
+    "restore": ("restored", "{a} {entity} was restored"),
 }
 
 CORE_EVENTS = [
@@ -47,12 +50,59 @@ CORE_EVENTS = [
     TriggerSpec(
         "ticket.sla_breached", "ticket", "a ticket missed an SLA target (emitted by e.g. service)"
     ),
+    TriggerSpec("automation.enabled", "automation", "an automation was switched on"),
+    TriggerSpec(
+        "automation.disabled",
+        "automation",
+        "an automation was switched off (by someone, or by Kith after a loop)",
+    ),
+    TriggerSpec("custom_field.defined", "custom_field", "a custom field was defined"),
+    TriggerSpec(
+        "setting.changed", "setting", "a stored setting changed (data: key, before, after)"
+    ),
+    TriggerSpec("token.revoked", "token", "an API token was revoked"),
+    TriggerSpec(
+        "tag.added", None, "a tag was put on a record (entity/entity_id: the record; data.tag)"
+    ),
+    TriggerSpec("tag.removed", None, "a tag was taken off a record (data.tag)"),
+    TriggerSpec(
+        "contact.duplicate_suspected", "contact", "a contact looks like others (data.candidates)"
+    ),
+    TriggerSpec(
+        "organization.duplicate_suspected",
+        "organization",
+        "an organization looks like others (data.candidates)",
+    ),
+    TriggerSpec(
+        "duplicates.found", None, "a duplicate scan found new pairs (data: new, total, pairs)"
+    ),
+    TriggerSpec("duplicates.dismissed", None, "a pair was marked as not duplicates"),
+    TriggerSpec(
+        "contact.merged", "contact", "two contacts were merged into this one (data: loser)"
+    ),
+    TriggerSpec(
+        "organization.merged", "organization", "two organizations were merged into this one"
+    ),
+    TriggerSpec("deal.merged", "deal", "two deals were merged into this one"),
+    TriggerSpec("contact.unmerged", "contact", "a merge of contacts was undone"),
+    TriggerSpec("organization.unmerged", "organization", "a merge of organizations was undone"),
+    TriggerSpec("deal.unmerged", "deal", "a merge of deals was undone"),
+    TriggerSpec("import.started", "import", "an import began (data: entity, rows)"),
+    TriggerSpec(
+        "import.completed", "import", "an import finished (data: created, updated, failed)"
+    ),
+    TriggerSpec("import.failed", "import", "an import stopped on an error"),
+    TriggerSpec("import.cancelled", "import", "an import was cancelled"),
     TriggerSpec(
         "automation.slack_post_requested",
         None,
         "an automation asked to post to Slack (data: channel, text)",
     ),
 ]
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
 
 
 def known_events(kith: Kith) -> dict[str, TriggerSpec]:
@@ -63,7 +113,15 @@ def known_events(kith: Kith) -> dict[str, TriggerSpec]:
         if verb in VERBS:
             past, text = VERBS[verb]
             name = f"{noun}.{past}"
-            out.setdefault(name, TriggerSpec(name, noun, text.format(entity=noun), spec.plugin))
+            out.setdefault(
+                name,
+                TriggerSpec(
+                    name,
+                    noun,
+                    text.format(entity=noun.replace("_", " "), a=_article(noun)),
+                    spec.plugin,
+                ),
+            )
     for trigger in CORE_EVENTS:
         out.setdefault(trigger.event, trigger)
     for plugin, trigger in kith.hooks.automation_triggers():

@@ -78,7 +78,9 @@ async def _find(
     ctx: Context, entity: str, record: int | None, min_score: int, include_dismissed: bool
 ) -> tuple[list[dict[str, Any]], int]:
     pairs, labels = await find_pairs(ctx.kith, entity, record)
-    statuses = await pair_statuses(ctx.kith, entity)
+    statuses = await pair_statuses(
+        ctx.kith, entity, None if record is None else [(p.a, p.b) for p in pairs.values()]
+    )
     out = []
     for pair in ranked(pairs.values(), min_score):
         status = statuses.get((pair.a, pair.b), "new")
@@ -176,7 +178,8 @@ async def _upsert_pair(
 
 async def flag_new(ctx: Context, entity: str, pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Record the pairs not seen before (open); returns those."""
-    known = await pair_statuses(ctx.kith, entity)
+    keys = [(p["a"]["id"], p["b"]["id"]) for p in pairs]
+    known = await pair_statuses(ctx.kith, entity, keys if len(keys) < 500 else None)
     new = []
     for p in pairs:
         key = (p["a"]["id"], p["b"]["id"])

@@ -342,6 +342,71 @@ async def _like(kith: Kith, sql: str, params: list[Any]) -> list[dict[str, Any]]
     return await kith.db.fetch(bind(kith.db.statements, sql), params)
 
 
+# A word shared with more records than this says nothing ("Contact", "Inc", "John"): it
+# blocks only together with the name's other words.
+COMMON_WORD = 50
+BLOCK_LIMIT = 200
+_WORD = re.compile(r"[^\W_]+")
+
+
+async def _indexed(
+    kith: Kith, entity: str, words: list[str], limit: int, *, prefix: bool
+) -> list[int]:
+    """Active records of ``entity`` whose search index has every word (as a whole word, or
+    as the start of one with ``prefix``)."""
+    from ..search import FTS, pg_document
+
+    index = FTS[entity]
+    table = quote(index.table)
+    if kith.db.dialect == "postgres":
+        sql = (
+            f'SELECT "id" FROM {table} WHERE {pg_document(index.columns)} '  # noqa: S608
+            "@@ to_tsquery('simple', ?) AND \"archived_at\" IS NULL LIMIT ?"
+        )
+        match = " & ".join(f"{w}:*" if prefix else w for w in words)
+    else:
+        fts = quote(f"{index.table}_fts")
+        sql = (
+            f'SELECT t."id" AS "id" FROM {fts} JOIN {table} t ON t."id" = {fts}.rowid '  # noqa: S608
+            f'WHERE {fts} MATCH ? AND t."archived_at" IS NULL LIMIT ?'
+        )
+        match = " ".join(f'"{w}"*' if prefix else f'"{w}"' for w in words)
+    return [r["id"] for r in await _like(kith, sql, [match, limit])]
+
+
+async def name_block(kith: Kith, entity: str, tokens: Iterable[str]) -> set[int]:
+    """Records that could share a name with one whose name has ``tokens``, found through
+    the full-text index (no table scan): those with all its words, and those with a word
+    starting like one of its uncommon words."""
+    words = sorted({w.lower() for t in tokens for w in _WORD.findall(t) if len(w) >= 3})
+    if not words:
+        return set()
+    ids = set(await _indexed(kith, entity, words, BLOCK_LIMIT, prefix=False))
+    for word in words:
+        found = await _indexed(kith, entity, [word], COMMON_WORD + 1, prefix=True)
+        if len(found) <= COMMON_WORD:
+            ids.update(found)
+    return ids
+
+
+async def _same_email(kith: Kith, email: str) -> set[int]:
+    """Contacts with an address of the same key (``Jane.Roe+x@googlemail.com`` is
+    ``janeroe@gmail.com``): a range of the unique index on addresses starting alike, keyed
+    here."""
+    start = email[:3]
+    if not start:
+        return set()
+    end = start[:-1] + chr(ord(start[-1]) + 1)
+    rows = await _like(
+        kith,
+        'SELECT "contact_id", "email" FROM "contact_emails" WHERE "email" >= ? AND "email" < ? '
+        "LIMIT 2000",
+        [start, end],
+    )
+    key = email_key(email)
+    return {r["contact_id"] for r in rows if email_key(r["email"]) == key}
+
+
 async def candidate_people(kith: Kith, record_id: int) -> list[Person]:
     """The contact and the few that could be its duplicates (same organization, a name
     token in common, an address at the same domain starting alike, a phone ending alike)."""
@@ -358,34 +423,22 @@ async def candidate_people(kith: Kith, record_id: int) -> list[Person]:
             [row["organization_id"], MAX_ORG_BLOCK],
         )
         ids.update(r["id"] for r in found)
-    for token in {t for t in name_key(row["name"]).split() if len(t) >= 3}:
-        found = await _like(
-            kith,
-            f'SELECT "id" FROM "contacts" WHERE lower("name") LIKE ? ESCAPE \'\\\' '  # noqa: S608
-            f"AND {active} LIMIT 500",
-            [f"%{escape_like(token)}%"],
-        )
-        ids.update(r["id"] for r in found)
+    ids.update(await name_block(kith, "contact", name_key(row["name"]).split()))
     mine = await _like(
         kith, 'SELECT "email" FROM "contact_emails" WHERE "contact_id" = ?', [record_id]
     )
     for r in mine:
-        local, _, domain = r["email"].rpartition("@")
+        ids.update(await _same_email(kith, r["email"]))
+    key = phone_key(row["phone"])
+    if key is not None:
         found = await _like(
             kith,
-            'SELECT "contact_id" FROM "contact_emails" WHERE "email" LIKE ? ESCAPE \'\\\' '
-            "LIMIT 200",
-            [f"{escape_like(local[:3])}%@{escape_like(domain)}"],
+            f'SELECT "id", "phone" FROM "contacts" WHERE "phone" LIKE ? AND {active} LIMIT 500',  # noqa: S608
+            ["%" + key[-4:]],
         )
-        ids.update(r["contact_id"] for r in found)
-    digits = re.sub(r"\D", "", row["phone"] or "")
-    if len(digits) >= 9:
-        found = await _like(
-            kith,
-            f'SELECT "id" FROM "contacts" WHERE "phone" LIKE ? AND {active} LIMIT 500',  # noqa: S608
-            ["%" + digits[-4:]],
-        )
-        ids.update(r["id"] for r in found)
+        ids.update(r["id"] for r in found if phone_key(r["phone"]) == key)
+    if ids == {record_id}:
+        return []  # nobody shares a word, an address or a number with it
     return [p for p in await load_people(kith, sorted(ids))]
 
 
@@ -399,14 +452,7 @@ async def candidate_companies(kith: Kith, record_id: int) -> list[Company]:
     reg = registrable(row["domain"])
     if reg:
         tokens.add(reg.split(".")[0])
-    for token in tokens:
-        found = await _like(
-            kith,
-            'SELECT "id" FROM "organizations" WHERE (lower("name") LIKE ? ESCAPE \'\\\' '
-            'OR "domain" LIKE ? ESCAPE \'\\\') AND "archived_at" IS NULL LIMIT 500',
-            [f"%{escape_like(token)}%"] * 2,
-        )
-        ids.update(r["id"] for r in found)
+    ids.update(await name_block(kith, "organization", sorted(tokens)))
     return await load_companies(kith, sorted(ids))
 
 
@@ -426,15 +472,27 @@ async def find_pairs(
     return organization_pairs(orgs, only), {o.id: o.name for o in orgs}
 
 
-async def pair_statuses(kith: Kith, entity: str) -> dict[tuple[int, int], str]:
+async def pair_statuses(
+    kith: Kith, entity: str, only: Iterable[tuple[int, int]] | None = None
+) -> dict[tuple[int, int], str]:
+    """The recorded status of pairs of ``entity``: all, or just the pairs ``only`` (looked
+    up through the unique index, for the check that follows each new record)."""
     st = kith.db.statements
-    mark = st.placeholders(1)[0]
-    rows = await kith.db.fetch(
+    sql = (
         f'SELECT "record_id", "other_id", "status" FROM {quote("duplicate_pairs")} '  # noqa: S608
-        f'WHERE "entity" = {mark}',
-        [entity],
+        f'WHERE "entity" = {st.placeholders(1)[0]}'
     )
-    return {(r["record_id"], r["other_id"]): r["status"] for r in rows}
+    if only is None:
+        rows = await kith.db.fetch(sql, [entity])
+        return {(r["record_id"], r["other_id"]): r["status"] for r in rows}
+    wanted = set(only)
+    firsts = sorted({a for a, _ in wanted})
+    if not firsts:
+        return {}
+    marks = ", ".join(st.placeholders(len(firsts), start=2))
+    rows = await kith.db.fetch(sql + f' AND "record_id" IN ({marks})', [entity, *firsts])
+    found = {(r["record_id"], r["other_id"]): r["status"] for r in rows}
+    return {key: status for key, status in found.items() if key in wanted}
 
 
 def ranked(pairs: Iterable[Pair], min_score: int) -> list[Pair]:

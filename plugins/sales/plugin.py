@@ -125,8 +125,15 @@ async def _on_deal_created(event: kith.Event, app: kith.Kith) -> None:
     await _run(app, "deal.follow_up", {"deal": event.entity_id})
 
 
+async def _on_lead_mql(event: kith.Event, app: kith.Kith) -> None:
+    """A lead that became marketing-qualified (e.g. by the marketing plugin's scoring) is
+    routed to an owner if it has none."""
+    await _run(app, "lead.route", {"lead": event.entity_id})
+
+
 HANDLERS = {
     "lead.created": _on_lead_created,
+    "lead.mql": _on_lead_mql,
     "activity.logged": _on_activity,
     "task.completed": _on_task_completed,
     "deal.created": _on_deal_created,
@@ -141,3 +148,36 @@ async def kith_on_event(event: kith.Event, kith: kith.Kith) -> None:
     handler = HANDLERS.get(event.name)
     if handler is not None:
         await handler(event, kith)
+
+
+@kith.hookimpl
+def kith_events() -> list[kith.EventSpec]:
+    """The events this plugin emits (the event catalog, docs/events.md)."""
+    return [
+        kith.EventSpec(
+            "lead.assigned", "lead", "a lead was given an owner (data.owner_id, data.rule)"
+        ),
+        kith.EventSpec("lead.qualified", "lead", "a lead was qualified"),
+        kith.EventSpec("lead.disqualified", "lead", "a lead was disqualified (data.reason)"),
+        kith.EventSpec(
+            "lead.converted",
+            "lead",
+            "a lead became a contact, organization and deal (data: contact, deal)",
+        ),
+        kith.EventSpec(
+            "lead.contact_overdue", "lead", "a lead's owner has not contacted it in time"
+        ),
+        kith.EventSpec("deal.reopened", "deal", "a won or lost deal was reopened"),
+        kith.EventSpec("deal.rotting", "deal", "a deal stayed too long in its stage"),
+        kith.EventSpec(
+            "pipeline.stages_reordered", "pipeline", "a pipeline's stages were reordered"
+        ),
+        kith.EventSpec("routing_rule.created", "routing_rule", "a lead routing rule was added"),
+        kith.EventSpec("routing_rule.updated", "routing_rule", "a lead routing rule changed"),
+        kith.EventSpec("routing_rule.deleted", "routing_rule", "a lead routing rule was deleted"),
+        kith.EventSpec(
+            "routing_member.updated",
+            "user",
+            "a salesperson's routing settings changed (capacity, away)",
+        ),
+    ]

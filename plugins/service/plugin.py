@@ -82,3 +82,38 @@ async def kith_on_event(event: kith.Event, kith: kith.Kith) -> None:
 
 def _system() -> kith.Actor:
     return kith.Actor(user_id=None, role="system", name="Service", via="service")
+
+
+@kith.hookimpl
+def kith_events() -> list[kith.EventSpec]:
+    """The events this plugin emits (the event catalog, docs/events.md)."""
+    return [
+        kith.EventSpec("ticket.assigned", "ticket", "a ticket was given to an agent or team"),
+        kith.EventSpec(
+            "ticket.status_changed", "ticket", "a ticket's status changed (data: before, after)"
+        ),
+        kith.EventSpec("ticket.priority_changed", "ticket", "a ticket's priority changed"),
+        kith.EventSpec("ticket.replied", "ticket", "an agent replied to the customer"),
+        kith.EventSpec("ticket.commented", "ticket", "an agent added an internal comment"),
+        kith.EventSpec(
+            "ticket.message_received", "ticket", "the customer wrote (by email or the API)"
+        ),
+        kith.EventSpec("ticket.tags_changed", "ticket", "a ticket's tags changed"),
+        kith.EventSpec("ticket.ccs_changed", "ticket", "a ticket's CC list changed"),
+        kith.EventSpec("ticket.linked", "ticket", "a ticket was linked to another"),
+        kith.EventSpec("ticket.merged", "ticket", "a ticket was merged into another"),
+        kith.EventSpec("ticket.sla_warning", "ticket", "an SLA target is close"),
+        kith.EventSpec("ticket.escalated", "ticket", "a ticket was escalated (breach or rule)"),
+        kith.EventSpec(
+            "ticket.csat_requested", "ticket", "the customer was asked to rate the help"
+        ),
+        kith.EventSpec("ticket.csat_rated", "ticket", "the customer rated the help (data.rating)"),
+        kith.EventSpec("agent.availability_changed", "user", "an agent became available or away"),
+        kith.EventSpec("service_team.configured", "team", "a team's service settings changed"),
+        kith.EventSpec(
+            "calendar.holiday_added", "calendar", "a holiday was added to a business calendar"
+        ),
+        kith.EventSpec(
+            "calendar.holiday_removed", "calendar", "a holiday was removed from a business calendar"
+        ),
+    ]

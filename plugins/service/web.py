@@ -56,7 +56,7 @@ def _form(token: str, survey: Any, chosen: str | None) -> str:
     )
     radios = "".join(
         f'<label><input type="radio" name="rating" value="{value}"'
-        f'{" checked" if chosen == value else ""} required> {label}</label>'
+        f"{' checked' if chosen == value else ''} required> {label}</label>"
         for value, label in (("good", "Good, I'm satisfied"), ("bad", "Bad, I'm unsatisfied"))
     )
     return (

@@ -57,3 +57,8 @@ def test_check_fails_on_a_stale_page(tmp_path: Path) -> None:
     assert docs_gen.main(["--check", "--docs", str(tmp_path)]) == 0
     (tmp_path / "commands.md").write_text("old\n", encoding="utf-8")
     assert docs_gen.main(["--check", "--docs", str(tmp_path)]) == 1
+
+
+def test_events_page_is_up_to_date() -> None:
+    page = (DOCS / "events.md").read_text(encoding="utf-8")
+    assert page == docs_gen.events_markdown(), f"docs/events.md is stale: {FIX}"
