@@ -18,7 +18,7 @@ import kith
 from pydantic import BaseModel, Field
 
 from . import consent
-from .tables import MarketingConsent, MarketingSegment, MarketingSegmentMember
+from .tables import MarketingSegment, MarketingSegmentMember
 
 REFRESH_JOB = "marketing.segments_refresh"
 EVENTS_PER_REFRESH = 10_000  # beyond this, one summary event instead of one per contact
@@ -93,13 +93,27 @@ async def members_of(ctx: kith.Context, row: dict[str, Any]) -> set[int]:
     """Who belongs to the segment now."""
     ids = set(await kith.matching_ids(ctx, "contact", row["filter"] or {}))
     for purpose, status in (row["consent"] or {}).items():
-        rows = await ctx.select(MarketingConsent, purpose=purpose, status=status)
-        ids &= {r["contact_id"] for r in rows}
+        ids &= await _column(
+            ctx, "marketing_consents", "contact_id", {"purpose": purpose, "status": status}
+        )
     if row["inactive_days"]:
         since = ctx.now() - timedelta(days=row["inactive_days"])
         recent = {"occurred_at": {"gte": since.isoformat()}}
         ids -= set(await kith.matching_ids(ctx, "activity", recent, column="contact_id"))
     return ids
+
+
+async def _column(ctx: kith.Context, table: str, column: str, equals: dict[str, Any]) -> set[int]:
+    """One integer column of this plugin's own table where columns equal values (names are
+    fixed here, values are bound)."""
+    marks = (
+        [f"${i}" for i in range(1, len(equals) + 1)]
+        if ctx.kith.db.dialect == "postgres"
+        else ["?"] * len(equals)
+    )
+    where = " AND ".join(f'"{k}" = {m}' for k, m in zip(equals, marks, strict=True))
+    sql = f'SELECT "{column}" AS v FROM "{table}" WHERE {where}'  # noqa: S608 - fixed names
+    return {r["v"] for r in await ctx.fetch(sql, list(equals.values()))}
 
 
 def _check(ctx: kith.Context, data: SegmentIn) -> None:
@@ -112,13 +126,19 @@ def _check(ctx: kith.Context, data: SegmentIn) -> None:
 async def refresh_one(ctx: kith.Context, row: dict[str, Any]) -> tuple[int, int]:
     """Recompute a segment's members; ``(entered, exited)``."""
     now_members = await members_of(ctx, row)
-    stored = {
-        r["contact_id"]: r for r in await ctx.select(MarketingSegmentMember, segment_id=row["id"])
-    }
-    entered = sorted(now_members - stored.keys())
-    exited = sorted(stored.keys() - now_members)
-    for contact_id in exited:
-        await ctx.delete(MarketingSegmentMember, stored[contact_id]["id"])
+    stored = await _column(
+        ctx, "marketing_segment_members", "contact_id", {"segment_id": row["id"]}
+    )
+    entered = sorted(now_members - stored)
+    exited = sorted(stored - now_members)
+    if exited:
+        gone = {
+            r["contact_id"]: r["id"]
+            for r in await ctx.select(MarketingSegmentMember, segment_id=row["id"])
+            if r["contact_id"] in set(exited)
+        }
+        for contact_id in exited:
+            await ctx.delete(MarketingSegmentMember, gone[contact_id])
     for contact_id in entered:
         await ctx.insert(
             MarketingSegmentMember,
