@@ -147,7 +147,6 @@ async def main_async(n: int) -> None:
         kith(env, "call", "deal.create", '{"title": "Bench deal"}', "--as", ADMIN)
         port = free_port()
         proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before timing
-
             [sys.executable, "-c", "from kith.cli import main; main()", "run", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,

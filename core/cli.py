@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -189,6 +190,33 @@ def run(host: str | None, port: int | None, no_worker: bool) -> None:
     port = port or kith.settings.http_port
     click.echo(f"Kith {__version__} on http://{host}:{port} ({kith.db.dialect})")
     uvicorn.run(app, host=host, port=port, log_level=kith.settings.log_level, access_log=False)
+
+
+@main.group()
+def plugin() -> None:
+    """Write your own plugin."""
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Where to create kith-NAME/ (default: here).",
+)
+def plugin_new(name: str, parent: Path) -> None:
+    """Create a plugin package kith-NAME: entry point, table and migration, commands, an
+    event handler, a daily job, a chat verb, tests on kith.testing, a README."""
+    from .scaffold import create
+
+    try:
+        target = create(name, parent)
+    except KithError as err:
+        fail(err)
+    click.echo(f"Created {target}")
+    click.echo(f"Next: pip install -e {target} && cd {target} && pytest")
 
 
 @main.command("call")

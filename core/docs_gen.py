@@ -2,8 +2,8 @@
 
 * ``docs/hooks.md``: every hookspec of :mod:`kith.hookspecs`, grouped by the section banners
   of that file, with its signature, calling convention and docstring.
-* ``docs/commands.md``: every command of the registry of a Kith with the bundled plugins and
-  the installed ones (entry points), with its permission, whether it writes, its description
+* ``docs/commands.md``: every command of the registry of a Kith with the bundled plugins
+  (not the installed ones), with its permission, whether it writes, its description
   and its input fields (type, required, default, description) from the input model's JSON
   schema.
 
@@ -273,8 +273,12 @@ def _load_kith() -> Any:
     from .runtime import Kith
     from .settings import PluginsFile, Settings
 
-    # Every bundled plugin and every installed one, whatever plugins.toml says here.
-    return Kith(Settings(database_url="sqlite:///:memory:"), plugins_file=PluginsFile())
+    # Every bundled plugin, whatever plugins.toml says here; not the installed ones (they
+    # document themselves), so the pages do not depend on what this machine has installed.
+    return Kith(
+        Settings(database_url="sqlite:///:memory:", load_entry_points=False),
+        plugins_file=PluginsFile(),
+    )
 
 
 def _load_registry() -> Any:

@@ -76,8 +76,10 @@ def load_plugin_manager(
     plugins_file: PluginsFile,
     extra: Iterable[tuple[str, object]] = (),
     trace: bool = False,
+    entry_points_too: bool = True,
 ) -> tuple[pluggy.PluginManager, list[LoadedPlugin]]:
-    """Build the plugin manager and register every enabled plugin."""
+    """Build the plugin manager and register every enabled plugin (installed ones only with
+    ``entry_points_too``)."""
     from . import builtin
     from .automations import plugin as automations
 
@@ -104,7 +106,7 @@ def load_plugin_manager(
     for name, module_path in BUNDLED_PLUGINS.items():
         if plugins_file.is_enabled(name):
             register(name, importlib.import_module(module_path), "bundled")
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in entry_points(group=ENTRY_POINT_GROUP) if entry_points_too else ():
         if not plugins_file.is_enabled(ep.name):
             continue
         try:

@@ -58,7 +58,10 @@ class Kith:
         self.plugins_file = plugins_file or load_plugins_file(self.settings.plugins_file)
         self.instance_id = uuid.uuid4().hex[:16]
         pm, self.plugins = load_plugin_manager(
-            self.plugins_file, extra_plugins, trace=self.settings.trace_plugins
+            self.plugins_file,
+            extra_plugins,
+            trace=self.settings.trace_plugins,
+            entry_points_too=self.settings.load_entry_points,
         )
         self.pm = pm
         self.hooks = Hooks(pm, self)

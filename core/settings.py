@@ -28,6 +28,9 @@ class Settings(BaseModel):
     http_port: int = Field(8000, ge=1, le=65535)
     plugins_file: str = Field("plugins.toml", description="Path of plugins.toml")
     secret_key: str | None = Field(None, description="Key for secrets stored encrypted")
+    load_entry_points: bool = Field(
+        True, description="Load installed plugins (the kith.plugins entry point group)"
+    )
     secret_key_file: str = ".kith-secret-key"  # noqa: S105 - a file name, not a secret
     log_level: str = "info"
     trace_plugins: bool = False

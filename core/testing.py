@@ -203,7 +203,7 @@ class _Templates:
 @pytest.fixture(scope="session")
 def kith_plugin_apps() -> list[str]:
     """Piccolo apps migrated into test databases besides the core's (override to add yours)."""
-    return Kith(Settings(database_url="sqlite:///:memory:")).hooks.tables()
+    return Kith(Settings(database_url="sqlite:///:memory:", load_entry_points=False)).hooks.tables()
 
 
 @pytest.fixture(scope="session")
@@ -283,6 +283,8 @@ async def kith_app(
         database_url=kith_db_url,
         plugins_file="/nonexistent/plugins.toml",
         secret_key="kith-test-secret-key",  # noqa: S106 - signed links in tests
+        # installed plugins stay out of tests: a plugin's tests list it in kith_plugins
+        load_entry_points=False,
         backup_dir=str(tmp_path / "backups"),
         import_dir=str(tmp_path / "imports"),
     )

@@ -6,6 +6,8 @@ import tempfile
 # `kith run` processes that tests start receive mail on a free port, never on 2525: a Kith
 # running on this machine (./dev up) must not make them fail, nor they it.
 os.environ["KITH_SMTP_PORT"] = "0"
+# installed plugins (examples/kith-renewals) stay out of the core suite and its subprocesses
+os.environ["KITH_LOAD_ENTRY_POINTS"] = "0"
 
 # ... and write backups and imports into a temporary folder, never into the working directory
 # (the API fuzzer runs every command, backup.create included, against a `kith run`).

@@ -1,0 +1,1 @@
+"""kith-renewals: an example vertical plugin for Kith (SaaS renewals)."""
