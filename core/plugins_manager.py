@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -52,6 +53,77 @@ BUNDLED_PLUGINS["slack"] = "kith.channels.slack.plugin"
 BUNDLED_PLUGINS["email"] = "kith.channels.email.plugin"
 BUNDLED_PLUGINS["mcp"] = "kith.channels.mcp.plugin"
 BUNDLED_PLUGINS["webhooks"] = "kith.channels.webhooks.plugin"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def version_allows(spec: str, version: str) -> bool:
+    """Whether ``version`` meets ``spec`` (``">=0.1,<0.2"``; operators >= > <= < == !=)."""
+    have = _version(version)
+    for clause in (c.strip() for c in spec.split(",") if c.strip()):
+        match = re.fullmatch(r"(>=|<=|==|!=|>|<)\s*([\d.]+)", clause)
+        if match is None:
+            raise ValueError(f"{clause!r} is not a version constraint like '>=0.1'")
+        op, want = match.group(1), _version(match.group(2))
+        width = max(len(have), len(want))
+        a, b = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
+        ok = {">=": a >= b, "<=": a <= b, "==": a == b, "!=": a != b, ">": a > b, "<": a < b}
+        if not ok[op]:
+            return False
+    return True
+
+
+def requirements_of(plugin: object) -> tuple[str | None, tuple[str, ...]]:
+    """A plugin module's ``KITH_REQUIRES = {"kith": ">=0.1,<0.2", "plugins": ["sales"]}``."""
+    declared = getattr(plugin, "KITH_REQUIRES", None) or {}
+    return declared.get("kith"), tuple(declared.get("plugins", ()))
+
+
+def in_requirement_order(
+    installed: list[tuple[str, object, str | None]], present: set[str]
+) -> list[tuple[str, object, str | None]]:
+    """Installed plugins, each after the plugins it requires (so its hooks run after
+    theirs); a Kith version out of range, a missing or a circular requirement is a clear
+    error naming the plugin."""
+    from . import __version__
+
+    by_name = {item[0]: item for item in installed}
+    for name, plugin, _ in installed:
+        kith_range, needs = requirements_of(plugin)
+        if kith_range and not version_allows(kith_range, __version__):
+            raise KithError(
+                "plugin_error",
+                f"Plugin {name} requires Kith {kith_range}; this is Kith {__version__}. "
+                f"Upgrade one of them, or turn it off: [plugins.{name}] enabled = false",
+            )
+        for need in needs:
+            if need not in present and need not in by_name:
+                raise KithError(
+                    "plugin_error",
+                    f"Plugin {name} requires the plugin {need}, which is not installed or "
+                    f"is turned off in plugins.toml",
+                )
+    ordered: list[tuple[str, object, str | None]] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done" or name not in by_name:
+            return
+        if state.get(name) == "visiting":
+            raise KithError(
+                "plugin_error", f"Plugins require each other in a circle: {' -> '.join(path)}"
+            )
+        state[name] = "visiting"
+        for need in requirements_of(by_name[name][1])[1]:
+            visit(need, (*path, need))
+        state[name] = "done"
+        ordered.append(by_name[name])
+
+    for name in sorted(by_name):
+        visit(name, (name,))
+    return ordered
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -106,6 +178,7 @@ def load_plugin_manager(
     for name, module_path in BUNDLED_PLUGINS.items():
         if plugins_file.is_enabled(name):
             register(name, importlib.import_module(module_path), "bundled")
+    installed: list[tuple[str, object, str | None]] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP) if entry_points_too else ():
         if not plugins_file.is_enabled(ep.name):
             continue
@@ -115,8 +188,10 @@ def load_plugin_manager(
             raise KithError(
                 "plugin_error", f"Plugin {ep.name} ({ep.value}) failed to import: {exc}"
             ) from exc
-        version = ep.dist.version if ep.dist else None
-        register(ep.name, plugin, "entry point", version)
+        installed.append((ep.name, plugin, ep.dist.version if ep.dist else None))
+    present = {p.name for p in loaded}
+    for name, plugin, version in in_requirement_order(installed, present):
+        register(name, plugin, "entry point", version)
     for name, plugin in extra:
         register(name, plugin, "test")
     try:

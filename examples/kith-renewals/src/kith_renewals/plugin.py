@@ -19,6 +19,10 @@ from pydantic import BaseModel
 from . import commands
 from .settings import RenewalSettings
 
+# Kith checks these at start: its version, and the plugins this one builds on (the sales
+# plugin's pipelines and deals). Its hooks run after theirs.
+KITH_REQUIRES = {"kith": ">=0.1,<0.2", "plugins": ["sales"]}
+
 
 @kith.hookimpl
 def kith_settings_model() -> type[BaseModel]:
