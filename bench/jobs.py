@@ -31,6 +31,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -315,6 +316,10 @@ class Workers:
         )
         (dist / "entry_points.txt").write_text("[kith.plugins]\nbench = kith_bench_plugin:plugin\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
+        others = [ep.name for ep in entry_points(group="kith.plugins") if ep.name != "bench"]
+        (tmp / "none.toml").write_text(  # only the bench plugin among installed ones
+            "".join(f"[plugins.{name}]\nenabled = false\n" for name in others), encoding="utf-8"
+        )
         env.update(
             PYTHONPATH=os.pathsep.join([str(site), str(HERE)]),
             KITH_DATABASE_URL=db_url,

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import kith
@@ -138,6 +139,11 @@ def processes(tmp_path, kith_db_url):
     )
     (dist / "entry_points.txt").write_text(
         "[kith.plugins]\nproctest = kith_jobs_testplugin:plugin\n"
+    )
+    # Only the test plugin among installed ones (./dev test installs examples/kith-renewals).
+    others = [ep.name for ep in entry_points(group="kith.plugins") if ep.name != "proctest"]
+    (tmp_path / "plugins.toml").write_text(
+        "".join(f"[plugins.{name}]\nenabled = false\n" for name in others), encoding="utf-8"
     )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KITH_")},
