@@ -10,8 +10,9 @@
   body lines are ``/kith`` verbs (the grammar Slack uses, :mod:`kith.verbs`), run as that
   user with their role; the answer goes to the user's address on file, never to the From.
   It runs only when the From is the owner's address and, with ``trust_auth_results``, the
-  ``Authentication-Results`` header says DKIM or SPF passed. Destructive verbs are refused by
-  mail (use Slack or the admin pages). Refusals are logged with their reason.
+  ``Authentication-Results`` header says DKIM or SPF passed. Destructive verbs (won, lost,
+  archive, merge) wait for a ``confirm <code>`` reply (:mod:`.confirmations`). Refusals are
+  logged with their reason and counted (``email.refusals``).
 
 Handlers run inside the ``email.parse`` job (system); they act for a user with
 ``ctx.run_as`` so the user's role is checked and history names them.
@@ -25,6 +26,7 @@ from typing import Any
 
 import kith
 
+from . import confirmations
 from .settings import email_settings
 
 log = logging.getLogger("kith.email")
@@ -51,7 +53,7 @@ def actor_of(user: dict[str, Any], via: str) -> kith.Actor:
 def refused(message: dict[str, Any], reason: str) -> dict[str, Any]:
     log.warning("mail to %s from %s refused: %s", message.get("recipient"), message["sender"],
                 reason)  # fmt: skip
-    return {"status": "refused", "reason": reason}
+    return {"status": "refused", "reason": reason, "error": reason}
 
 
 # ---- log@ -----------------------------------------------------------------------------------
@@ -202,12 +204,18 @@ async def command_address(ctx: kith.Context, user_id: int) -> str:
     return f"{local}@{email_settings(ctx).domain}"
 
 
-async def _reply(ctx: kith.Context, user: dict[str, Any], subject: str, text: str) -> None:
-    await ctx.run(
-        "email.send",
-        {"to": [user["email"]], "subject": subject[:500], "text": text,
-         "headers": {"Auto-Submitted": "auto-replied"}},
-    )  # fmt: skip
+async def _reply(
+    ctx: kith.Context, user: dict[str, Any], subject: str, text: str, reply_to: str | None = None
+) -> None:
+    message: dict[str, Any] = {
+        "to": [user["email"]],
+        "subject": subject[:500],
+        "text": text,
+        "headers": {"Auto-Submitted": "auto-replied"},
+    }
+    if reply_to:
+        message["reply_to"] = reply_to  # answering the answer reaches the command address
+    await ctx.run("email.send", message)
 
 
 def _lines(message: dict[str, Any]) -> list[str]:
@@ -269,15 +277,18 @@ async def command_mail(ctx: kith.Context, message: dict[str, Any]) -> dict[str, 
     answers, ran = [], 0
     for line in _lines(message):
         try:
-            invocation = kith.parse_line(line, verbs, context)
+            confirmed = confirmations.CONFIRM_LINE.match(line)
+            to_run = (
+                await confirmations.confirm(ctx, user_id, confirmed.group(1)) if confirmed else line
+            )
+            invocation = kith.parse_line(to_run, verbs, context)
             if invocation.show in ("help", "link"):
                 answers.append(f"> {line}\n{kith.usage_text(verbs)}")
                 continue
-            if invocation.command in DESTRUCTIVE:
-                raise kith.KithError(
-                    "confirmation_required",
-                    f"{invocation.command} is not run by email; use Slack or the admin pages",
-                )
+            if invocation.command in DESTRUCTIVE and not confirmed:
+                asked = await confirmations.ask(ctx, user_id, line, invocation.command)
+                answers.append(f"> {line}\n{asked}")
+                continue
             result = None
             for i, payload in enumerate([invocation.payload, *invocation.fallbacks]):
                 try:
@@ -286,6 +297,8 @@ async def command_mail(ctx: kith.Context, message: dict[str, Any]) -> dict[str, 
                 except kith.KithError as err:
                     if err.code != "not_found" or i == len(invocation.fallbacks):
                         raise
+            if confirmed:
+                confirmations.mark_used(ctx, user_id, confirmed.group(1), to_run)
             answers.append(f"> {line}\n{_result(invocation, result)}")
             ran += 1
         except kith.KithError as err:
@@ -293,5 +306,11 @@ async def command_mail(ctx: kith.Context, message: dict[str, Any]) -> dict[str, 
             answers.append(f"> {line}\nerror: {err.message}" + (f"\n{detail}" if detail else ""))
     if not answers:
         answers.append("No command found. Write one per line, e.g.\n" + kith.usage_text(verbs))
-    await _reply(ctx, user, f"Kith: {message['subject'] or 'your commands'}", "\n\n".join(answers))
+    await _reply(
+        ctx,
+        user,
+        f"Kith: {message['subject'] or 'your commands'}",
+        "\n\n".join(answers),
+        reply_to=message["recipient"],
+    )
     return {"status": "commands", "ran": ran, "lines": len(answers)}

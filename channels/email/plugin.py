@@ -10,7 +10,16 @@ from typing import Any
 import kith
 from pydantic import BaseModel
 
-from . import address_commands, bounces, commands, for_users, replies, support, timeline
+from . import (
+    address_commands,
+    bounces,
+    commands,
+    for_users,
+    refusals,
+    replies,
+    support,
+    timeline,
+)
 from .jobs import JOBS
 from .server import start_server
 from .settings import EmailSettings, email_settings
@@ -35,7 +44,7 @@ def kith_tables() -> list[str]:
 @kith.hookimpl
 def kith_commands() -> list[kith.CommandSpec]:
     """``email.receive``, ``email.send``, ``email.ticket_mail``, ``email.bounce``."""
-    return kith.commands_in(commands, replies, bounces, address_commands)
+    return kith.commands_in(commands, replies, bounces, address_commands, refusals)
 
 
 @kith.hookimpl

@@ -69,9 +69,7 @@ async def test_a_bcc_from_gmail_logs_on_the_contact_its_organization_and_open_de
     assert row["contact_id"] == jane.id and row["organization_id"] == org.id
     assert row["deal_id"] == deal.id and row["direction"] == "outbound"
     assert row["subject"] == "Your quote" and row["user_id"] == ana.user_id
-    history = await kith_app.db.fetch(
-        'SELECT "actor" FROM "history" WHERE "entity" = \'activity\''
-    )
+    history = await kith_app.db.fetch('SELECT "actor" FROM "history" WHERE "entity" = \'activity\'')
     assert history[0]["actor"] == f"email:log:user:{ana.user_id}"
 
 
@@ -217,3 +215,66 @@ async def test_an_autoreply_to_a_command_answer_is_not_answered(
     await kith_app.drain()
     await run_jobs()
     assert sink.messages == []
+
+
+async def _answers(kith_app, run_jobs, sink) -> list:
+    await run_jobs()
+    await kith_app.drain()
+    await run_jobs()
+    return [m for m in sink.messages if m["Subject"].startswith("Kith:")]
+
+
+async def test_a_destructive_verb_waits_for_a_confirmation_reply(
+    kith_app, deliver, run_jobs, sink, ana, initech, address, run_command, clock
+):
+    deal_id = initech[2].id
+    await run_command("stage.create", {"pipeline": "Sales", "name": "Won", "kind": "won"})
+    won = mail("ana@example.com", [address], 'deal won "Initech Pro"', "", "<w1@example.com>")
+    await deliver(won.as_bytes(), sender="ana@example.com", to=[address])
+    (asked,) = await _answers(kith_app, run_jobs, sink)
+    assert (await run_command("deal.get", {"deal": deal_id})).status == "open"
+    assert asked["Reply-To"] == address  # answering the answer reaches the command address
+    code = asked.get_content().split("confirm ")[-1].split()[0]
+    assert len(code) == 8
+    # A wrong code does nothing; the right one runs the command, once.
+    wrong = mail("ana@example.com", [address], "Re: Kith", "confirm 00000000", "<w2@example.com>")
+    await deliver(wrong.as_bytes(), sender="ana@example.com", to=[address])
+    answers = await _answers(kith_app, run_jobs, sink)
+    assert "no pending command" in answers[-1].get_content()
+    reply = mail("ana@example.com", [address], "Re: Kith: your commands",
+                 f"confirm {code}\n\n> deal won ...", "<w3@example.com>")  # fmt: skip
+    await deliver(reply.as_bytes(), sender="ana@example.com", to=[address])
+    answers = await _answers(kith_app, run_jobs, sink)
+    assert (await run_command("deal.get", {"deal": deal_id})).status == "won"
+    assert "deal.won: #" in answers[-1].get_content()
+    again = mail("ana@example.com", [address], "Re: Kith", f"confirm {code}", "<w4@example.com>")
+    await deliver(again.as_bytes(), sender="ana@example.com", to=[address])
+    answers = await _answers(kith_app, run_jobs, sink)
+    assert "already used" in answers[-1].get_content()
+
+
+async def test_a_confirmation_code_expires_after_a_day(
+    kith_app, deliver, run_jobs, sink, ana, initech, address, run_command, clock
+):
+    won = mail("ana@example.com", [address], 'deal won "Initech Pro"', "", "<e1@example.com>")
+    await deliver(won.as_bytes(), sender="ana@example.com", to=[address])
+    (asked,) = await _answers(kith_app, run_jobs, sink)
+    code = asked.get_content().split("confirm ")[-1].split()[0]
+    clock.advance(hours=25)
+    late = mail("ana@example.com", [address], "Re: Kith", f"confirm {code}", "<e2@example.com>")
+    await deliver(late.as_bytes(), sender="ana@example.com", to=[address])
+    answers = await _answers(kith_app, run_jobs, sink)
+    assert "expired" in answers[-1].get_content()
+    assert (await run_command("deal.get", {"deal": initech[2].id})).status == "open"
+
+
+async def test_refusals_are_counted_by_reason(
+    kith_app, deliver, run_jobs, ana, address, run_command
+):
+    for n in range(2):
+        spoof = mail("eve@evil.example", [address], "lead Eve e@evil.example", "", f"<r{n}@evil>")
+        await deliver(spoof.as_bytes(), sender="eve@evil.example", to=[address])
+    await run_jobs()
+    counted = await run_command("email.refusals", {"days": 1})
+    assert counted.total == 2
+    assert counted.by_reason == {"the From is not the address's owner": 2}
