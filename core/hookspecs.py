@@ -343,6 +343,22 @@ def kith_merge_references(entity: str) -> list[MergeReference] | None:
 
 
 @hookspec
+async def kith_erase_contact(ctx: Context, contact_id: int, addresses: list[str]) -> None:
+    """Scrub what your plugin holds that identifies a person being erased (``contact.erase``,
+    GDPR art. 17): names, addresses, message text and payloads about them.
+
+    Called inside the erasing command's transaction (**each**, **async allowed**), after the
+    core scrubbed the contact, its addresses, activities and history: write through ``ctx``
+    so everything commits or nothing does. Keep ids, dates, counts and amounts (reports
+    still add up); replace text with ``"(erased)"``. Raising refuses the whole erasure.
+
+    :param ctx: the command's context (``ctx.select``, ``ctx.update``, ``ctx.fetch``...).
+    :param contact_id: the contact being erased (now a tombstone).
+    :param addresses: every email address the contact had, lower-case.
+    """
+
+
+@hookspec
 def kith_automation_actions() -> list[ActionSpec]:
     """Offer actions that automations can use (``then:`` steps).
 

@@ -270,6 +270,12 @@ class Hooks:
                     found.append((impl.plugin_name, spec))
         return found
 
+    async def erase_contact(self, ctx: Context, contact_id: int, addresses: list[str]) -> None:
+        """Every plugin's ``kith_erase_contact``, in load order (inside the command's tx)."""
+        kwargs: dict[str, Any] = {"ctx": ctx, "contact_id": contact_id, "addresses": addresses}
+        for impl in self._impls("kith_erase_contact"):
+            await await_me_maybe(self._call(impl, kwargs))
+
     async def validate(self, command: str, data: BaseModel, actor: Actor) -> BaseModel:
         kwargs: dict[str, Any] = {"command": command, "actor": actor}
         for impl in self._impls("kith_validate"):

@@ -29,8 +29,10 @@ class Settings(BaseModel):
     plugins_file: str = Field("plugins.toml", description="Path of plugins.toml")
     secret_key: str | None = Field(None, description="Key for secrets stored encrypted")
     load_entry_points: bool = Field(
-        default_factory=lambda: os.environ.get(ENV_PREFIX + "LOAD_ENTRY_POINTS", "1").lower()
-        not in ("0", "false", "no", "off"),
+        default_factory=lambda: (
+            os.environ.get(ENV_PREFIX + "LOAD_ENTRY_POINTS", "1").lower()
+            not in ("0", "false", "no", "off")
+        ),
         description="Load installed plugins (the kith.plugins entry point group)",
     )
     secret_key_file: str = ".kith-secret-key"  # noqa: S105 - a file name, not a secret

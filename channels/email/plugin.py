@@ -111,3 +111,22 @@ def kith_events() -> list[kith.EventSpec]:
             "user.command_address_rotated", "user", "a user's private command address was replaced"
         ),
     ]
+
+
+@kith.hookimpl
+async def kith_erase_contact(ctx: kith.Context, contact_id: int, addresses: list[str]) -> None:
+    """Mail to and from an erased person: raw bytes, text, attachments and headers go."""
+    from .tables import EmailMessage
+
+    rows = {r["id"]: r for r in await ctx.select(EmailMessage, contact_id=contact_id)}
+    for address in addresses:
+        rows.update({r["id"]: r for r in await ctx.select(EmailMessage, sender=address)})
+    for row in rows.values():
+        await ctx.update(
+            EmailMessage,
+            row,
+            {"raw": "", "text": "(erased)", "html": None, "subject": "(erased)",
+             "sender": "erased", "recipients": [], "attachments": [], "headers": {},
+             "thread_refs": ""},
+            record_history=False,
+        )  # fmt: skip

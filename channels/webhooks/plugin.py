@@ -62,3 +62,17 @@ def kith_events() -> list[kith.EventSpec]:
         kith.EventSpec("webhook.deleted", "webhook", "a webhook was deleted"),
         kith.EventSpec("webhook.ping", "webhook", "a test event sent by webhook.test"),
     ]
+
+
+@kith.hookimpl
+async def kith_erase_contact(ctx: kith.Context, contact_id: int, addresses: list[str]) -> None:
+    """Delivery payloads about an erased person (their events, or naming their address)."""
+    from .tables import WebhookDelivery
+
+    patterns = [f'%"entity":"contact","entity_id":{contact_id},%'] + [f"%{a}%" for a in addresses]
+    for row in await ctx.select(WebhookDelivery):
+        body = row["body"]
+        if any(p.strip("%") in body for p in patterns):
+            await ctx.update(
+                WebhookDelivery, row, {"body": '{"erased":true}'}, record_history=False
+            )

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from ..commands import CommandSpec
+    from ..context import Context
     from ..events import Event
     from ..jobs import JobSpec
     from ..runtime import Kith
@@ -63,3 +64,17 @@ async def kith_on_event(event: Event, kith: Kith) -> None:
 def kith_shutdown(kith: Kith) -> None:
     """Close the engine's own read connection."""
     close_engine(kith)
+
+
+@hookimpl
+async def kith_erase_contact(ctx: Context, contact_id: int, addresses: list[str]) -> None:
+    """Run logs of automations about an erased person (their trigger event and step log)."""
+    from .tables import AutomationRun
+
+    for row in await ctx.select(AutomationRun, entity="contact", record_id=contact_id):
+        await ctx.update(
+            AutomationRun,
+            row,
+            {"trigger": {"erased": True}, "steps": [], "conditions": []},
+            record_history=False,
+        )

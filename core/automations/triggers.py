@@ -87,6 +87,9 @@ CORE_EVENTS = [
     TriggerSpec("contact.unmerged", "contact", "a merge of contacts was undone"),
     TriggerSpec("organization.unmerged", "organization", "a merge of organizations was undone"),
     TriggerSpec("deal.unmerged", "deal", "a merge of deals was undone"),
+    TriggerSpec(
+        "contact.erased", "contact", "a person was erased (GDPR); the record is a tombstone"
+    ),
     TriggerSpec("import.started", "import", "an import began (data: entity, rows)"),
     TriggerSpec(
         "import.completed", "import", "an import finished (data: created, updated, failed)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..commands import CommandSpec
 from ..hookspecs import hookimpl
 from ..jobs import JobSpec
-from . import backup, duplicate_commands, export, import_commands, merge
+from . import backup, duplicate_commands, erase, export, import_commands, merge
 from .duplicate_commands import kith_on_event, kith_startup  # noqa: F401 - duplicate checks
 from .merge_refs import kith_merge_references  # noqa: F401 - the core's references
 
@@ -23,6 +23,7 @@ def kith_commands() -> list[CommandSpec]:
         *merge.COMMANDS,
         *duplicate_commands.COMMANDS,
         *backup.COMMANDS,
+        *erase.COMMANDS,
     ]
 
 

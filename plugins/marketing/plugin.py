@@ -144,3 +144,20 @@ def kith_events() -> list[kith.EventSpec]:
             "segment.changed", "segment", "many contacts entered or left a segment at once"
         ),
     ]
+
+
+@kith.hookimpl
+async def kith_erase_contact(ctx: kith.Context, contact_id: int, addresses: list[str]) -> None:
+    """Form submissions and consent proof of an erased person (the consent rows stay, without
+    proof, so an unsubscribe is still honoured if the address comes back)."""
+    from .tables import MarketingConsent, MarketingSubmission
+
+    for row in await ctx.select(MarketingSubmission, contact_id=contact_id):
+        await ctx.update(
+            MarketingSubmission,
+            row,
+            {"data": {}, "attribution": {}, "ip": ""},
+            record_history=False,
+        )
+    for row in await ctx.select(MarketingConsent, contact_id=contact_id):
+        await ctx.update(MarketingConsent, row, {"proof": {}}, record_history=False)

@@ -117,3 +117,14 @@ def kith_events() -> list[kith.EventSpec]:
             "calendar.holiday_removed", "calendar", "a holiday was removed from a business calendar"
         ),
     ]
+
+
+@kith.hookimpl
+async def kith_erase_contact(ctx: kith.Context, contact_id: int, addresses: list[str]) -> None:
+    """What an erased person wrote on tickets, and their CC entries."""
+    from .tables import Cc, Message
+
+    for row in await ctx.select(Message, author_contact_id=contact_id):
+        await ctx.update(Message, row, {"body": "(erased)", "cc": []}, record_history=False)
+    for row in await ctx.select(Cc, contact_id=contact_id):
+        await ctx.update(Cc, row, {"email": "erased"}, record_history=False)
