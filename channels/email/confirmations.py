@@ -21,7 +21,8 @@ VALID_FOR = timedelta(hours=24)
 CONFIRM_LINE = re.compile(r"^confirm\s+([0-9a-f]{8})$", re.IGNORECASE)
 
 
-async def _history(ctx: kith.Context, user_id: int, action: str) -> list[dict[str, Any]]:
+async def user_history(ctx: kith.Context, user_id: int, action: str) -> list[dict[str, Any]]:
+    """The history rows of one action on a user (command address rotations, confirmations)."""
     marks = ctx.kith.db.statements.placeholders(3)
     sql = (  # only placeholders are formatted in; the values are bound
         'SELECT "at", "changes" FROM "history" WHERE "entity" = '  # noqa: S608
@@ -43,10 +44,10 @@ async def ask(ctx: kith.Context, user_id: int, line: str, command: str) -> str:
 async def confirm(ctx: kith.Context, user_id: int, code: str) -> str:
     """The line a confirmation code stands for; refused when unknown, used or expired."""
     code = code.lower()
-    rows = await _history(ctx, user_id, f"email_confirm:{code}")
+    rows = await user_history(ctx, user_id, f"email_confirm:{code}")
     if not rows:
         raise kith.invalid("confirm", f"no pending command has the code {code}")
-    if await _history(ctx, user_id, f"email_confirmed:{code}"):
+    if await user_history(ctx, user_id, f"email_confirmed:{code}"):
         raise kith.invalid("confirm", f"the code {code} was already used")
     row = rows[0]
     at = row["at"]

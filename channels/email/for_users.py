@@ -181,16 +181,7 @@ async def lead_mail(ctx: kith.Context, message: dict[str, Any]) -> dict[str, Any
 
 async def rotations(ctx: kith.Context, user_id: int) -> int:
     """How many times ``user_id``'s command address was rotated (its history says)."""
-    marks = ctx.kith.db.statements.placeholders(3)
-    sql = (  # only placeholders are formatted in; the values are bound
-        'SELECT COUNT(*) AS n FROM "history" WHERE "entity" = '  # noqa: S608
-        f'{marks[0]} AND "entity_id" = {marks[1]} AND "action" = {marks[2]}'
-    )
-    rows = await ctx.fetch(
-        sql,
-        ["user", user_id, ROTATED],
-    )
-    return int(rows[0]["n"])
+    return len(await confirmations.user_history(ctx, user_id, ROTATED))
 
 
 def command_local(app: kith.Kith, user_id: int, version: int) -> str:

@@ -69,10 +69,14 @@ async def kith_erase_contact(ctx: kith.Context, contact_id: int, addresses: list
     """Delivery payloads about an erased person (their events, or naming their address)."""
     from .tables import WebhookDelivery
 
-    patterns = [f'%"entity":"contact","entity_id":{contact_id},%'] + [f"%{a}%" for a in addresses]
-    for row in await ctx.select(WebhookDelivery):
-        body = row["body"]
-        if any(p.strip("%") in body for p in patterns):
+    needles = [f'"entity":"contact","entity_id":{contact_id},', *addresses]
+    find = "strpos" if ctx.kith.db.dialect == "postgres" else "instr"
+    mark = ctx.kith.db.statements.placeholders(1)[0]
+    sql = f'SELECT "id" FROM "webhook_deliveries" WHERE {find}("body", {mark}) > 0'  # noqa: S608
+    ids = {r["id"] for needle in needles for r in await ctx.fetch(sql, [needle])}
+    for delivery_id in sorted(ids):
+        row = await ctx.find_one(WebhookDelivery, id=delivery_id)
+        if row is not None:
             await ctx.update(
                 WebhookDelivery, row, {"body": '{"erased":true}'}, record_history=False
             )

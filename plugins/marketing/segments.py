@@ -106,11 +106,7 @@ async def members_of(ctx: kith.Context, row: dict[str, Any]) -> set[int]:
 async def _column(ctx: kith.Context, table: str, column: str, equals: dict[str, Any]) -> set[int]:
     """One integer column of this plugin's own table where columns equal values (names are
     fixed here, values are bound)."""
-    marks = (
-        [f"${i}" for i in range(1, len(equals) + 1)]
-        if ctx.kith.db.dialect == "postgres"
-        else ["?"] * len(equals)
-    )
+    marks = ctx.kith.db.statements.placeholders(len(equals))
     where = " AND ".join(f'"{k}" = {m}' for k, m in zip(equals, marks, strict=True))
     sql = f'SELECT "{column}" AS v FROM "{table}" WHERE {where}'  # noqa: S608 - fixed names
     return {r["v"] for r in await ctx.fetch(sql, list(equals.values()))}

@@ -214,3 +214,17 @@ async def test_only_the_system_queues_deliveries(run_command, make_actor):
             actor=admin,
         )
     assert err.value.code == "forbidden"
+
+
+async def test_erasing_a_person_scrubs_their_delivery_payloads(
+    allow_local, run_command, run_jobs, kith_app
+):
+    async with LocalServer() as server:
+        await run_command("webhook.create", {"url": server.url, "events": ["contact.*"]})
+        ada = await run_command("contact.create", {"name": "Ada", "email": "ada@engines.example"})
+        await run_command("contact.create", {"name": "Bob", "email": "bob@b.example"})
+        await run_jobs()
+    await run_command("contact.erase", {"contact": ada.id, "confirm": str(ada.id)})
+    bodies = [r["body"] for r in await kith_app.db.fetch('SELECT "body" FROM "webhook_deliveries"')]
+    assert not any("ada@engines.example" in b for b in bodies)
+    assert any("bob@b.example" in b for b in bodies)  # only the erased person's go
