@@ -15,6 +15,7 @@ from .clock import Clock, FrozenClock, SystemClock
 from .commands import CommandSpec, command, commands_in
 from .context import Context, register_entity
 from .crypto import decrypt_secret, encrypt_secret
+from .dashboards import Bar, DashboardFilters, DashboardWidget
 from .dataio.merge_refs import MergeReference
 
 # Input field types and (further down) the core tables, for plugins that read and write
@@ -74,12 +75,15 @@ __all__ = [
     "ActionSpec",
     "Activity",
     "Actor",
+    "Bar",
     "BlockedAddress",
     "Clock",
     "CommandSpec",
     "Contact",
     "ContactEmail",
     "Context",
+    "DashboardFilters",
+    "DashboardWidget",
     "Deal",
     "Email",
     "Event",

@@ -38,7 +38,7 @@ def kith_commands() -> list[CommandSpec]:
 
 def data_commands() -> list[CommandSpec]:
     """Queries and data features (issue 4): generated per entity, plus their own commands."""
-    from . import custom_fields, search, stored_settings, tags
+    from . import board, custom_fields, search, stored_settings, tags
     from .entities._common import entities
     from .queries import list_command
     from .timeline import timeline_command
@@ -52,6 +52,7 @@ def data_commands() -> list[CommandSpec]:
         *tags.COMMANDS,
         *stored_settings.COMMANDS,
         *search.COMMANDS,
+        *board.COMMANDS,
     ]
 
 

@@ -155,6 +155,16 @@ async def _ensure_admin(kith: Kith, email: str, name: str | None) -> None:
             SYSTEM,
         )
         click.echo(f"Created admin {user.email} (#{user.id}).")
+        if "user.set_password" in kith.registry:  # the admin pages' log-in (admin plugin)
+            import secrets
+
+            password = secrets.token_urlsafe(12)
+            await kith.run("user.set_password", {"user": user.id, "password": password}, SYSTEM)
+            click.echo(
+                f"Admin pages: http://127.0.0.1:8000/admin/ — log in as {user.email} with "
+                f"password {password} (shown this once; change it: kith user password "
+                f"{user.email})"
+            )
 
 
 @main.command()
@@ -306,6 +316,26 @@ async def user_show(email: str) -> None:
             address = await kith.run("email.command_address", {"user": result.id}, SYSTEM)
             shown["command_address"] = address.address
     print_json(shown)
+
+
+@user.command("password")
+@click.argument("email")
+@async_command
+async def user_password(email: str) -> None:
+    """Set the password EMAIL logs in to the admin pages with, read from standard input
+    (typed twice at a terminal; piped: the first line). Their other sessions end."""
+    import sys
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    kith = load_kith()
+    async with kith:
+        if "user.set_password" not in kith.registry:
+            fail(KithError("invalid_input", "The admin plugin is off: there is no log-in."))
+        result = await kith.run("user.set_password", {"user": email, "password": password}, SYSTEM)
+    click.echo(f"Password set for {result.email}; they log in at /admin/.")
 
 
 @user.command("rotate-address")

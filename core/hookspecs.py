@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .automations.triggers import TriggerSpec
     from .commands import CommandSpec
     from .context import Context
+    from .dashboards import DashboardWidget
     from .dataio.merge_refs import MergeReference
     from .events import Event
     from .jobs import JobSpec
@@ -462,4 +463,27 @@ def kith_inbound_email(address: str, local: str, domain: str) -> Any:
         trimmed), ``html``, ``attachments``, ``flags``, ``message_id``, ``in_reply_to``,
         ``references``, ``recipient`` and ``row`` (the stored message's id). Return a small
         dict of what you did; raise to have the job retried.
+    """
+
+
+@hookspec
+def kith_dashboard_widgets() -> list[DashboardWidget]:
+    """Add charts to the admin dashboards page (``/admin/dashboards``).
+
+    Return :class:`kith.DashboardWidget` objects (**each**, sync). A widget's ``load(kith,
+    actor, filters)`` is awaited when someone opens the page: run commands as ``actor`` (so
+    roles and visibility apply), honour ``filters`` (:class:`kith.DashboardFilters`: the
+    last ``days``, ``team_id``, ``owner_id``) where they make sense, and return a list of
+    :class:`kith.Bar` (label, value, text). The page draws them as SVG; a widget that fails
+    shows its error in its box and the rest of the page still renders.
+
+    Example::
+
+        @kith.hookimpl
+        def kith_dashboard_widgets():
+            async def renewals_due(kith, actor, filters):
+                page = await kith.run("deal.list", {"filter": {...}, "limit": 200}, actor)
+                return [kith.Bar("due", len(page.items), str(len(page.items)))]
+            return [kith.DashboardWidget("renewals.due", "Renewals due", renewals_due,
+                                         kind="number")]
     """

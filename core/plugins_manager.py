@@ -53,6 +53,8 @@ BUNDLED_PLUGINS["slack"] = "kith.channels.slack.plugin"
 BUNDLED_PLUGINS["email"] = "kith.channels.email.plugin"
 BUNDLED_PLUGINS["mcp"] = "kith.channels.mcp.plugin"
 BUNDLED_PLUGINS["webhooks"] = "kith.channels.webhooks.plugin"
+# the admin web pages (/admin/)
+BUNDLED_PLUGINS["admin"] = "kith.admin.plugin"
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -253,6 +255,15 @@ class Hooks:
         for impl in self._impls("kith_routes"):
             found.extend(self._call(impl, {"kith": self.kith}) or [])
         return found
+
+    def dashboard_widgets(self) -> list[Any]:
+        """Every plugin's dashboard widgets (``kith_dashboard_widgets``), in load order."""
+        from .dashboards import widget_list
+
+        found: list[Any] = []
+        for impl in self._impls("kith_dashboard_widgets"):
+            found.extend(self._call(impl, {}) or [])
+        return widget_list(found)
 
     def automation_actions(self) -> list[tuple[str, ActionSpec]]:
         found: list[tuple[str, ActionSpec]] = []

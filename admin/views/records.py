@@ -1,0 +1,155 @@
+"""Record pages for contacts, organizations, deals and leads: fields (custom ones included,
+editable inline with the command's validation messages), one timeline, related records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kith
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from ..web import Pages, guarded
+
+# plural in the URL → entity, the fields shown (and editable with <entity>.update)
+ENTITIES: dict[str, tuple[str, list[str]]] = {
+    "contacts": ("contact", ["name", "email", "phone", "title", "lifecycle_stage"]),
+    "organizations": ("organization", ["name", "domain", "industry", "size", "country"]),
+    "deals": ("deal", ["title", "value", "currency", "expected_close"]),
+    "leads": ("lead", ["name", "email", "company", "phone", "source"]),
+}
+RELATED: dict[str, list[tuple[str, str, str]]] = {  # entity → (list command, filter key, title)
+    "contact": [("deal.list", "contact_id", "Deals"), ("ticket.list", "requester_id", "Tickets")],
+    "organization": [
+        ("contact.list", "organization_id", "People"),
+        ("deal.list", "organization_id", "Deals"),
+    ],
+    "deal": [],
+    "lead": [],
+}
+LINKS = {
+    "contact": "contacts",
+    "deal": "deals",
+    "ticket": "tickets",
+    "organization": "organizations",
+}
+
+
+def _custom_value(kind: str, raw: str) -> Any:
+    """A form's text as the custom field's type wants it (the command validates it)."""
+    raw = raw.strip()
+    if raw == "":
+        return None
+    if kind in ("number", "integer", "money"):
+        try:
+            return int(raw) if kind == "integer" else float(raw)
+        except ValueError:
+            return raw  # the command names the field and the reason
+    if kind in ("boolean", "bool", "checkbox"):
+        return raw.lower() in ("1", "true", "yes", "on")
+    if kind in ("multi_select", "multiselect", "multi"):
+        return [v.strip() for v in raw.split(",") if v.strip()]
+    return raw
+
+
+def routes(pages: Pages) -> list[Any]:
+    @get([f"/{p}/{{record_id:int}}" for p in ENTITIES], include_in_schema=False)
+    async def record_page(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Any:
+        plural = request.url.path.rstrip("/").split("/")[-2]
+
+        async def render() -> Any:
+            sess = await pages.session(request)
+            if plural not in ENTITIES:
+                raise kith.KithError("not_found", f"There is no page for {plural}.", status=404)
+            entity, shown = ENTITIES[plural]
+            record = await pages.run(sess, f"{entity}.get", {entity: record_id})
+            defs = []
+            if pages.can(sess, "custom_field.list"):
+                defs = (await pages.run(sess, "custom_field.list", {"entity": entity})).items
+            timeline = await pages.run(sess, f"{entity}.timeline", {entity: record_id, "limit": 50})
+            related = []
+            for command, key, title in RELATED[entity]:
+                if pages.can(sess, command):
+                    found = await pages.run(
+                        sess, command, {"filter": {key: record_id}, "limit": 20}
+                    )
+                    kind = command.split(".")[0]
+                    related.append((title, LINKS.get(kind, ""), found.items))
+            return pages.render(
+                "record.html",
+                sess,
+                section="records",
+                entity=entity,
+                plural=plural,
+                record=record,
+                shown=shown,
+                defs=defs,
+                timeline=timeline.items,
+                related=related,
+                can_edit=pages.can(sess, f"{entity}.update"),
+                errors={},
+                saved=request.query_params.get("saved"),
+            )
+
+        return await guarded(pages, request, render)
+
+    @post([f"/{p}/{{record_id:int}}/edit" for p in ENTITIES], include_in_schema=False)
+    async def edit(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Any:
+        plural = request.url.path.rstrip("/").split("/")[-3]
+
+        async def act() -> Any:
+            sess = await pages.session(request)
+            form = await pages.form(request, sess)
+            if plural not in ENTITIES:
+                raise kith.KithError("not_found", f"There is no page for {plural}.", status=404)
+            entity, shown = ENTITIES[plural]
+            field = str(form.get("field") or "")
+            raw = str(form.get("value") or "")
+            payload: dict[str, Any] = {entity: record_id}
+            if field.startswith("custom."):
+                key = field.removeprefix("custom.")
+                defs = (await pages.run(sess, "custom_field.list", {"entity": entity})).items
+                kinds = {d.key: d.type for d in defs}
+                if key not in kinds:
+                    raise kith.invalid(field, "is not a custom field of this record")
+                payload["custom"] = {key: _custom_value(kinds[key], raw)}
+            elif field in shown:
+                payload[field] = raw.strip() or None
+            else:
+                raise kith.invalid("field", f"{field or 'this field'} cannot be edited here")
+            try:
+                await pages.run(sess, f"{entity}.update", payload)
+            except kith.KithError as err:
+                if err.status == 403:
+                    raise
+                record = await pages.run(sess, f"{entity}.get", {entity: record_id})
+                defs = []
+                if pages.can(sess, "custom_field.list"):
+                    defs = (await pages.run(sess, "custom_field.list", {"entity": entity})).items
+                timeline = await pages.run(
+                    sess, f"{entity}.timeline", {entity: record_id, "limit": 50}
+                )
+                message = "; ".join(f.message for f in err.fields) or err.message
+                return pages.render(
+                    "record.html",
+                    sess,
+                    status=400,
+                    section="records",
+                    entity=entity,
+                    plural=plural,
+                    record=record,
+                    shown=shown,
+                    defs=defs,
+                    timeline=timeline.items,
+                    related=[],
+                    can_edit=True,
+                    errors={field: message},
+                    attempted={field: raw},
+                    saved=None,
+                )
+            return Redirect(f"/admin/{plural}/{record_id}?saved={field}", status_code=303)
+
+        return await guarded(pages, request, act)
+
+    return [record_page, edit]
