@@ -63,6 +63,37 @@ async def _builtin(
             for o in forecast.by_owner
         ]
         charts.append(("Forecast by owner", f"weighted, {cur}", owners))
+    period = {**payload, "days": f.days}
+    if pages.can(sess, "deal.stats"):
+        stats = await pages.run(sess, "deal.stats", period)
+        rate = "—" if stats.win_rate is None else f"{stats.win_rate:.0%}"
+        cycle = "—" if stats.avg_cycle_days is None else f"{stats.avg_cycle_days:g} days"
+        charts.append(
+            (
+                f"Win rate {rate} · cycle {cycle}",
+                f"{stats.won} won, {stats.lost} lost in the last {f.days} days",
+                [
+                    kith.Bar(
+                        s.owner,
+                        s.win_rate or 0.0,
+                        f"{s.win_rate:.0%} of {s.won + s.lost}" if s.win_rate is not None else "—",
+                    )
+                    for s in stats.by_owner
+                ],
+            )
+        )
+    if pages.can(sess, "lead.sources"):
+        sources = await pages.run(sess, "lead.sources", period)
+        charts.append(
+            (
+                "Lead sources",
+                f"leads created in the last {f.days} days (converted)",
+                [
+                    kith.Bar(s.source, s.leads, f"{s.leads} ({s.converted} converted)")
+                    for s in sources.sources
+                ],
+            )
+        )
     if pages.can(sess, "ticket.queues"):
         counts = await pages.run(sess, "ticket.queues", {})
         backlog = [

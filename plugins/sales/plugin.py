@@ -19,7 +19,7 @@ from typing import Any
 import kith
 from pydantic import BaseModel
 
-from .commands import convert, deals, follow_ups, forecast, leads, pipelines, routing
+from .commands import convert, deals, follow_ups, forecast, leads, pipelines, routing, stats
 from .jobs import JOBS
 from .settings import SalesSettings
 
@@ -44,7 +44,7 @@ def kith_tables() -> list[str]:
 @kith.hookimpl
 def kith_commands() -> list[kith.CommandSpec]:
     """Every sales command."""
-    return kith.commands_in(pipelines, deals, leads, convert, routing, follow_ups, forecast)
+    return kith.commands_in(pipelines, deals, leads, convert, routing, follow_ups, forecast, stats)
 
 
 @kith.hookimpl

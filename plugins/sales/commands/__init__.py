@@ -6,5 +6,6 @@
 * :mod:`.convert` — ``lead.convert``;
 * :mod:`.routing` — ``lead.route``, ``routing_rule.*``, ``routing_member.*``;
 * :mod:`.follow_ups` — ``deal.follow_up``, ``lead.follow_up`` (run by the event handlers);
-* :mod:`.forecast` — ``forecast.get``.
+* :mod:`.forecast` — ``forecast.get``;
+* :mod:`.stats` — ``deal.stats`` (win rate, cycle time), ``lead.sources``.
 """
