@@ -61,8 +61,10 @@ class ThreadedSlack:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.stand_in.__aexit__(None, None, None), self.loop)
+        closing = self.stand_in.__aexit__(None, None, None)
+        asyncio.run_coroutine_threadsafe(closing, self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
 
     def posted(self) -> list[dict[str, Any]]:
         return self.stand_in.called("chat.postMessage")
