@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import kith
 from kith.migrate import migrate
+from kith.settings import PluginsFile
 from kith.web import create_app
 
 PASSWORD = "bench password 1"
@@ -111,7 +112,8 @@ async def run(deals: int, tickets: int, requests: int) -> None:
             database_url=url, plugins_file="/nonexistent", secret_key="bench" * 8,
             load_entry_points=False,
         )
-        app = kith.Kith(settings)
+        plugins = PluginsFile(settings={"api": {"rate_limit": 10**9}})
+        app = kith.Kith(settings, plugins_file=plugins)
         migrate(url, app.hooks.tables())
         async with app:
             users = []
