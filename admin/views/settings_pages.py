@@ -1,4 +1,5 @@
-"""Settings pages: users and teams, API tokens, pipelines and stages, custom fields, channels
+"""Settings pages: users and teams, API tokens, pipelines and stages, custom fields, SLA
+policies and calendars, channels
 (Slack and email set-up), plugins, dead jobs (with retry), outgoing mail, webhook deliveries.
 
 What a role may not list is not shown (the tab says so); retrying a job is an admin command."""
@@ -22,6 +23,7 @@ TABS = [
     ("people", "Users & teams"),
     ("pipelines", "Pipelines"),
     ("fields", "Custom fields"),
+    ("sla", "SLA & calendars"),
     ("tokens", "API tokens"),
     ("channels", "Slack & email"),
     ("plugins", "Plugins"),
@@ -69,6 +71,11 @@ async def _tab_data(pages: Pages, sess: Any, tab: str) -> dict[str, Any]:
                 result = await pages.run(sess, "custom_field.list", {"entity": entity})
                 found += [(entity, d) for d in result.items]
         return {"fields": found}
+    if tab == "sla":
+        if not pages.can(sess, "sla_policy.list"):
+            return {"denied": True}
+        found = await pages.run(sess, "sla_policy.list", {})
+        return {"policies": found.policies, "calendars": found.calendars}
     if tab == "tokens":
         if not pages.can(sess, "token.list"):
             return {"denied": True}

@@ -294,6 +294,7 @@ async def test_every_page_renders_for_an_admin(web, user_with_password, run_comm
             "people",
             "pipelines",
             "fields",
+            "sla",
             "tokens",
             "channels",
             "plugins",

@@ -124,6 +124,7 @@ def test_every_page_renders_and_is_captured(page: Any, live_kith: LiveKith):
         ("lead", "/admin/leads/1"),
         ("search", "/admin/search?q=lovelace"),
         ("settings-people", "/admin/settings?tab=people"),
+        ("settings-sla", "/admin/settings?tab=sla"),
         ("settings-plugins", "/admin/settings?tab=plugins"),
         ("settings-jobs", "/admin/settings?tab=jobs"),
         ("settings-mail", "/admin/settings?tab=mail"),

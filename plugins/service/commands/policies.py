@@ -13,7 +13,7 @@ from ..refs import OPEN_STATUSES, mark, ticket_id
 from ..sla.clocks import LABELS, METRICS
 from ..sla.engine import TicketSla
 from ..sla.policy import PolicyRules
-from ..tables import Calendar, SlaPolicy, TicketState
+from ..tables import Calendar, Holiday, SlaPolicy, TicketState
 from .calendars import find_calendar
 
 RULES_HELP = (
@@ -245,3 +245,46 @@ async def show_sla(ctx: kith.Context, data: TicketRef) -> SlaView:
         next_check_at=state["next_check_at"],
         escalation=state["escalation"] or {},
     )
+
+
+class PolicyListIn(kith.Input):
+    pass
+
+
+class CalendarSummary(BaseModel):
+    id: int
+    name: str
+    time_zone: str
+    is_default: bool
+    hours: list[Any]
+    holidays: int
+
+
+class PolicyList(BaseModel):
+    policies: list[PolicyOut]
+    calendars: list[CalendarSummary]
+
+
+@kith.command(
+    "sla_policy.list",
+    input=PolicyListIn,
+    output=PolicyList,
+    permission="tickets.read",
+    read_only=True,
+)
+async def list_policies(ctx: kith.Context, data: PolicyListIn) -> PolicyList:
+    """The SLA policies in the order tickets try them, and the business-hours calendars
+    (with how many holidays each has)."""
+    policies = sorted(
+        (r for r in await ctx.select(SlaPolicy) if r["archived_at"] is None),
+        key=lambda r: (r["position"], r["id"]),
+    )
+    calendars = []
+    for cal in await ctx.select(Calendar):
+        if cal["archived_at"] is not None:
+            continue
+        holidays = await ctx.select(Holiday, calendar_id=cal["id"])
+        calendars.append(
+            CalendarSummary(**{**cal, "hours": cal["hours"] or []}, holidays=len(holidays))
+        )
+    return PolicyList(policies=[PolicyOut.model_validate(p) for p in policies], calendars=calendars)

@@ -212,3 +212,17 @@ async def test_breaching_soon_leaves_out_tickets_whose_clocks_do_not_run(
         assert queue.count == 2 and [t.id for t in queue.tickets] == [kept, survivor]
     counts = await run_command("ticket.queues", {"within_minutes": 90})
     assert counts.totals["breaching_soon"] == 2
+
+
+async def test_policies_and_calendars_are_listed_in_the_order_tickets_try_them(
+    desk, run_command, make_actor
+):
+    listed = await run_command("sla_policy.list", {})
+    names = [p.name for p in listed.policies]
+    assert names.index("Gold") < names.index("Standard")
+    gold = listed.policies[names.index("Gold")]
+    assert gold.tier == "gold" and "urgent" in gold.rules["targets"]
+    assert [c.name for c in listed.calendars] == ["Paris office"]
+    assert listed.calendars[0].time_zone == "Europe/Paris"
+    viewer = await make_actor("viewer")
+    assert (await run_command("sla_policy.list", {}, actor=viewer)).policies
