@@ -32,6 +32,41 @@ TABS = [
     ("webhooks", "Webhook log"),
 ]
 ENTITIES = ["contact", "organization", "deal", "lead", "ticket", "activity", "task"]
+FIELD_TYPES = ["text", "number", "money", "date", "bool", "choice", "multi-choice", "user", "url"]
+# What the settings forms may run: command → (tab to go back to, fields it takes, how to read
+# them). Anything else posted is refused; the command itself checks the role.
+FORMS: dict[str, tuple[str, dict[str, str]]] = {
+    "user.create": ("people", {"email": "text", "name": "text", "role": "text"}),
+    "user.update": ("people", {"user": "int", "role": "text", "active": "bool"}),
+    "team.create": ("people", {"name": "text"}),
+    "stage.create": (
+        "pipelines",
+        {"pipeline": "int", "name": "text", "probability": "int", "rotting_days": "int"},
+    ),
+    "custom_field.define": (
+        "fields",
+        {"entity": "text", "key": "text", "label": "text", "type": "text", "options": "list"},
+    ),
+    "token.create": ("tokens", {"user": "int", "name": "text", "expires": "text"}),
+    "token.revoke": ("tokens", {"token": "int"}),
+}
+
+
+def _form_payload(fields: dict[str, str], form: dict[str, Any]) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    for name, kind in fields.items():
+        raw = str(form.get(name) or "").strip()
+        if raw == "":
+            continue
+        if kind == "int":
+            payload[name] = int(raw) if raw.lstrip("-").isdigit() else raw
+        elif kind == "bool":
+            payload[name] = raw.lower() in ("1", "true", "yes", "on")
+        elif kind == "list":
+            payload[name] = [v.strip() for v in raw.split(",") if v.strip()]
+        else:
+            payload[name] = raw
+    return payload
 
 
 def _outgoing_mail(app: kith.Kith, limit: int = 30) -> list[dict[str, str]]:
@@ -120,22 +155,55 @@ async def _tab_data(pages: Pages, sess: Any, tab: str) -> dict[str, Any]:
 
 
 def routes(pages: Pages) -> list[Any]:
+    async def render_tab(sess: Any, tab: str, status: int = 200, **extra: Any) -> Any:
+        data = await _tab_data(pages, sess, tab)
+        return pages.render(
+            "settings.html",
+            sess,
+            status=status,
+            section="settings",
+            tabs=TABS,
+            tab=tab,
+            entities=ENTITIES,
+            field_types=FIELD_TYPES,
+            roles=kith.ROLES,
+            **{"retried": None, "done": None, "error": None, "new_token": None, **extra},
+            **data,
+        )
+
     @get("/settings", include_in_schema=False)
     async def settings_page(request: Request[Any, Any, Any], tab: FromQuery[str] = "people") -> Any:
         async def render() -> Any:
             sess = await pages.session(request)
-            data = await _tab_data(pages, sess, tab)
-            return pages.render(
-                "settings.html",
+            return await render_tab(
                 sess,
-                section="settings",
-                tabs=TABS,
-                tab=tab,
+                tab,
                 retried=request.query_params.get("retried"),
-                **data,
+                done=request.query_params.get("done"),
             )
 
         return await guarded(pages, request, render)
+
+    @post("/settings/run", include_in_schema=False)
+    async def run_form(request: Request[Any, Any, Any]) -> Any:
+        async def act() -> Any:
+            sess = await pages.session(request)
+            form = await pages.form(request, sess)
+            command = str(form.get("command") or "")
+            if command not in FORMS:
+                raise kith.invalid("command", "this form cannot run that")
+            tab, fields = FORMS[command]
+            try:
+                result = await pages.run(sess, command, _form_payload(fields, form))
+            except kith.KithError as err:
+                if err.status == 403:
+                    raise
+                return await render_tab(sess, tab, status=400, error=err)
+            if command == "token.create":  # the token is shown this once
+                return await render_tab(sess, tab, new_token=result.token, done=command)
+            return Redirect(f"/admin/settings?tab={tab}&done={command}", status_code=303)
+
+        return await guarded(pages, request, act)
 
     @post("/settings/jobs/{job_id:int}/retry", include_in_schema=False)
     async def retry(request: Request[Any, Any, Any], job_id: FromPath[int]) -> Any:
@@ -147,4 +215,4 @@ def routes(pages: Pages) -> list[Any]:
 
         return await guarded(pages, request, act)
 
-    return [settings_page, retry]
+    return [settings_page, run_form, retry]

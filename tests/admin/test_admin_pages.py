@@ -309,3 +309,68 @@ async def test_every_page_renders_for_an_admin(web, user_with_password, run_comm
         assert "<h1" in page.text
     found = await web.get("/admin/search?q=initech")
     assert f"/admin/organizations/{org.id}" in found.text
+
+
+async def test_settings_forms_run_their_commands_and_show_errors(web, user_with_password, kith_app):
+    admin_user = await user_with_password("admin")
+    await log_in(web, admin_user.email)
+    page = await web.get("/admin/settings?tab=people")
+    token = csrf_of(page.text)
+    added = await web.post(
+        "/admin/settings/run",
+        data={
+            "_csrf": token,
+            "command": "user.create",
+            "email": "new@staff.example.com",
+            "name": "New Person",
+            "role": "viewer",
+        },
+    )
+    assert added.status_code == 303 and "done=user.create" in added.headers["location"]
+    created = await kith_app.run("user.get", {"user": "new@staff.example.com"}, SYSTEM)
+    assert created.role == "viewer"
+    bad = await web.post(
+        "/admin/settings/run",
+        data={
+            "_csrf": token,
+            "command": "custom_field.define",
+            "entity": "contact",
+            "key": "Bad Key!",
+            "label": "Bad",
+            "type": "text",
+        },
+    )
+    assert bad.status_code == 400 and 'role="alert"' in bad.text and "key" in bad.text
+    made = await web.post(
+        "/admin/settings/run",
+        data={
+            "_csrf": token,
+            "command": "token.create",
+            "user": str(admin_user.user_id),
+            "name": "sync",
+        },
+    )
+    assert made.status_code == 200 and "shown this once" in made.text
+    assert re.search(r"<code>kith_[A-Za-z0-9_-]{20,}</code>", made.text)
+    refused = await web.post(
+        "/admin/settings/run", data={"_csrf": token, "command": "contact.erase", "contact": "1"}
+    )
+    assert refused.status_code == 400 and "cannot run that" in refused.text
+
+
+async def test_an_agent_cannot_add_users_from_the_settings_page(web, user_with_password):
+    agent = await user_with_password("agent")
+    await log_in(web, agent.email)
+    page = await web.get("/admin/settings?tab=people")
+    assert "Add a user" not in page.text
+    forced = await web.post(
+        "/admin/settings/run",
+        data={
+            "_csrf": csrf_of(page.text),
+            "command": "user.create",
+            "email": "sneaky@staff.example.com",
+            "name": "Sneaky",
+            "role": "admin",
+        },
+    )
+    assert forced.status_code == 403
