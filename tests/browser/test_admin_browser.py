@@ -140,3 +140,25 @@ def test_every_page_renders_and_is_captured(page: Any, live_kith: LiveKith):
     page.wait_for_url("**/admin/search?q=lovelace")
     assert page.locator(".timeline a").count() >= 1
     assert httpx.get(f"{live_kith.url}/admin/static/admin.css").status_code == 200
+
+
+def test_lost_asks_for_the_reason_then_leaves_the_board(page: Any, live_kith: LiveKith):
+    log_in(page, live_kith, "admin")
+    card = page.locator(".column").nth(2).locator(".card").first
+    deal_id = card.get_attribute("data-deal-id")
+    card.hover()
+    card.get_by_role("button", name=re.compile("lost$")).click()
+    dialog = page.locator("#close-dialog")
+    assert dialog.is_visible()
+    assert dialog.locator("h2").inner_text() == "Mark the deal lost"
+    dialog.get_by_role("button", name="Close deal").click()
+    assert dialog.is_visible()  # no reason: the browser keeps the dialog open
+    dialog.get_by_label("Reason").select_option("competitor")
+    dialog.get_by_label("Detail").fill("Went with a cheaper offer")
+    screenshot(page, "board-lost-dialog")
+    dialog.get_by_role("button", name="Close deal").click()
+    page.wait_for_url("**/admin/board")
+    assert page.locator(f'.card[data-deal-id="{deal_id}"]').count() == 0
+    page.goto(f"{live_kith.url}/admin/deals/{deal_id}")
+    assert page.locator(".badge.lost").count() == 1
+    assert "competitor" in page.locator(".timeline").inner_text()
