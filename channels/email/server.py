@@ -3,18 +3,25 @@
 Each accepted message is stored by ``email.receive`` (committed) before ``250`` is sent.
 Refusals: other domains (``550`` no relay), too many recipients (``452``), too big
 (``552``), a sender over its per-minute rate (``451``), storage failure (``451``).
+
+Exposed beyond loopback, it can offer STARTTLS (``smtp_tls_cert`` + ``smtp_tls_key``; with
+``smtp_require_starttls`` nothing but EHLO/STARTTLS/QUIT works before TLS) and require AUTH
+(``smtp_auth_username`` + ``smtp_auth_password``, PLAIN or LOGIN, over TLS when TLS is on;
+``530`` without it, ``535`` for wrong credentials).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import ssl
 import time
 from collections import defaultdict, deque
 from typing import Any
 
 import kith
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from .settings import EmailSettings, email_settings
 
@@ -76,10 +83,57 @@ class Handler:
         return f"250 OK stored as {stored.id}"
 
 
+def tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
+    """The server-side TLS context for STARTTLS, or ``None`` when no certificate is set."""
+    if not settings.smtp_tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key or None)
+    return context
+
+
+def authenticator(settings: EmailSettings) -> Any:
+    """Checks AUTH PLAIN/LOGIN against the configured name and password (constant time)."""
+    username = (settings.smtp_auth_username or "").encode()
+    password = (settings.smtp_auth_password or "").encode()
+
+    def check(server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any):
+        ok = (
+            isinstance(data, LoginPassword)
+            and hmac.compare_digest(data.login, username)
+            and hmac.compare_digest(data.password, password)
+        )
+        if not ok:
+            log.warning("SMTP AUTH refused (%s) from %s", mechanism, session.peer)
+        return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 or 535
+
+    return check
+
+
+def smtp_options(settings: EmailSettings) -> dict[str, Any]:
+    """aiosmtpd's TLS and AUTH options from the settings (none: plain SMTP, no AUTH)."""
+    options: dict[str, Any] = {}
+    context = tls_context(settings)
+    if context is not None:
+        options.update(tls_context=context, require_starttls=settings.smtp_require_starttls)
+    elif settings.smtp_require_starttls:
+        raise kith.invalid("smtp_require_starttls", "set smtp_tls_cert and smtp_tls_key first")
+    if settings.smtp_auth_username:
+        if not settings.smtp_auth_password:
+            raise kith.invalid("smtp_auth_password", "AUTH needs a password as well as a name")
+        options.update(
+            authenticator=authenticator(settings),
+            auth_required=True,
+            auth_require_tls=context is not None,
+        )
+    return options
+
+
 async def start_server(app: kith.Kith, port: int | None = None) -> asyncio.Server:
     """Listen on ``smtp_host:smtp_port`` in the running loop."""
     settings = email_settings(app)
     handler = Handler(app, settings)
+    options = smtp_options(settings)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(
@@ -88,6 +142,7 @@ async def start_server(app: kith.Kith, port: int | None = None) -> asyncio.Serve
             enable_SMTPUTF8=True,
             hostname=settings.domain,
             ident="Kith",
+            **options,
         ),
         host=settings.smtp_host,
         port=settings.smtp_port if port is None else port,

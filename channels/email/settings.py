@@ -56,6 +56,25 @@ class EmailSettings(BaseModel):
         default_factory=lambda: _env("KITH_SMTP_OUTBOUND_STARTTLS", "0") in ("1", "true")
     )
     outbound_from_name: str = Field("Support")
+    smtp_tls_cert: str | None = Field(
+        default_factory=lambda: _env("KITH_SMTP_TLS_CERT", None),
+        description="PEM certificate (chain) for inbound STARTTLS; with smtp_tls_key",
+    )
+    smtp_tls_key: str | None = Field(
+        default_factory=lambda: _env("KITH_SMTP_TLS_KEY", None),
+        description="PEM private key for inbound STARTTLS",
+    )
+    smtp_require_starttls: bool = Field(
+        default_factory=lambda: _env("KITH_SMTP_REQUIRE_STARTTLS", "0") in ("1", "true"),
+        description="Refuse mail until the client has started TLS (needs the certificate)",
+    )
+    smtp_auth_username: str | None = Field(
+        default_factory=lambda: _env("KITH_SMTP_AUTH_USERNAME", None),
+        description="When set, senders must AUTH (PLAIN/LOGIN) with this name and password",
+    )
+    smtp_auth_password: str | None = Field(
+        default_factory=lambda: _env("KITH_SMTP_AUTH_PASSWORD", None)
+    )
     maildir: str = Field(
         default_factory=lambda: _env("KITH_EMAIL_MAILDIR", "maildir"),
         description="Where outgoing mail is written when no relay is set",
