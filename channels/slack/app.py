@@ -2,7 +2,9 @@
 
 Every handler acks within Slack's 3 seconds: a command that finishes within
 ``answer_within_s`` answers in the ack itself; a slower one is acked with "Working on it…"
-and answers through ``response_url`` when done.
+and answers through ``response_url`` when done. A ``response_url`` takes 5 answers within 30
+minutes; past that (or when Slack refuses it) the answer goes to the user by DM instead
+(:class:`Responder`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import re
 import time
 from collections import deque
+from datetime import datetime, timedelta
 from typing import Any
 
 import kith
@@ -28,6 +31,37 @@ LINK_FIRST = (
     "Your Slack account is not linked to a Kith user yet. Type `/kith link` (it matches your "
     "Slack email), or ask an admin to run `kith user link YOUR_EMAIL {user}`."
 )
+
+
+RESPONSE_URL_USES = 5
+RESPONSE_URL_LIFETIME = timedelta(minutes=30) - timedelta(seconds=30)  # a margin for the trip
+
+
+class Responder:
+    """Answers one interaction: through its ``response_url`` while Slack still takes it (5
+    uses, 30 minutes from the interaction), otherwise — or when Slack answers with an error
+    — by a DM to the user (``chat.postMessage`` with the user id as the channel)."""
+
+    def __init__(self, app: kith.Kith, respond: Any, client: AsyncWebClient, user_id: str) -> None:
+        self.app, self.respond, self.client, self.user_id = app, respond, client, user_id
+        self.started: datetime = app.clock.now()
+        self.uses = 0
+
+    def url_usable(self) -> bool:
+        fresh = self.app.clock.now() - self.started < RESPONSE_URL_LIFETIME
+        return fresh and self.uses < RESPONSE_URL_USES
+
+    async def __call__(self, text: str, blocks: list[dict[str, Any]] | None = None, **kw: Any):
+        if self.url_usable():
+            self.uses += 1
+            try:
+                answer = await self.respond(text=text, blocks=blocks, **kw)
+                if getattr(answer, "status_code", 200) < 400:
+                    return
+                log.warning("response_url refused (%s): answering by DM", answer.status_code)
+            except Exception:  # the URL expired or Slack is unreachable: try the DM
+                log.warning("response_url failed: answering by DM", exc_info=True)
+        await self.client.chat_postMessage(channel=self.user_id, text=text, blocks=blocks)
 
 
 class RateLimit:
@@ -159,9 +193,11 @@ def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
         except TimeoutError:
             await ack(text="Working on it…")
 
+            answer = Responder(app, respond, bolt.client, who)
+
             async def answer_later() -> None:
                 blocks = await work
-                await respond(text=render.plain(blocks), blocks=blocks, response_type="ephemeral")
+                await answer(text=render.plain(blocks), blocks=blocks, response_type="ephemeral")
 
             later = asyncio.ensure_future(answer_later())
             pending.add(later)
@@ -177,6 +213,7 @@ def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
 
     async def run_button(body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         who = (body.get("user") or {}).get("id", "")
+        respond = Responder(app, respond, bolt.client, who)
         actor = await actor_for(app, who)
         if actor is None:
             await respond(text=LINK_FIRST.format(user=who), replace_original=False)

@@ -120,3 +120,32 @@ async def test_a_slow_command_is_acked_at_once_and_answers_through_response_url(
         await asyncio.sleep(0.05)
     (answer,) = slack_api.called("r1")
     assert "Nothing found" in answer["text"]
+
+
+async def test_an_answer_after_the_response_url_expired_arrives_by_dm(
+    slack, slack_api, ana, kith_app, monkeypatch
+):
+    real_run = kith_app.run
+
+    async def slow_run(name, payload, actor, **kwargs):
+        if name == "find":
+            await asyncio.sleep(0.3)
+            kith_app.clock.advance(minutes=31)  # Slack no longer takes the response_url
+        return await real_run(name, payload, actor, **kwargs)
+
+    monkeypatch.setattr(kith_app, "run", slow_run)
+    settings = kith_app.plugin_settings("slack")
+    monkeypatch.setattr(settings, "answer_within_s", 0.1)
+    transport = httpx.ASGITransport(app=create_app(kith_app, manage_lifecycle=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://kith.test") as http:
+        slack.http = http
+        acked = await slack.command("find lovelace")
+    assert "Working on it" in text_of(acked)
+    for _ in range(60):
+        if slack_api.called("chat.postMessage"):
+            break
+        await asyncio.sleep(0.05)
+    (dm,) = slack_api.called("chat.postMessage")
+    assert dm["channel"] == "UANA0001"
+    assert "Nothing found" in dm["text"]
+    assert slack_api.called("r1") == []
