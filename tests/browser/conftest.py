@@ -200,5 +200,5 @@ def log_in(page: Any, live: LiveKith, role: str) -> None:
 
 
 def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
