@@ -14,16 +14,26 @@ from ..web import Pages, guarded
 from .common import clean, options
 
 
-def _board_payload(
-    pipeline: str | None, owner: str | None, team: str | None, field: str | None, value: str | None
-) -> dict[str, Any]:
-    payload: dict[str, Any] = clean({"pipeline": pipeline, "owner": owner, "team": team})
-    for key in ("pipeline", "owner", "team"):
-        if key in payload and str(payload[key]).isdigit():
-            payload[key] = int(payload[key])
-    if field and value not in (None, ""):
-        payload["filter"] = {f"custom.{field}": value}
-    return payload
+class BoardFilters:
+    """The board's filters from the query string: the ``deal.board`` payload they make, and
+    the query string again for the "more" links."""
+
+    def __init__(self, **given: str | None) -> None:
+        self.given = given
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {}
+        for key in ("pipeline", "owner", "team"):
+            value = self.given.get(key)
+            if value not in (None, ""):
+                payload[key] = int(value) if str(value).isdigit() else value
+        field, value = self.given.get("field"), self.given.get("value")
+        if field and value not in (None, ""):
+            payload["filter"] = {f"custom.{field}": value}
+        return payload
+
+    def query(self) -> str:
+        return urlencode(clean(self.given))
 
 
 def routes(pages: Pages) -> list[Any]:
@@ -38,33 +48,20 @@ def routes(pages: Pages) -> list[Any]:
     ) -> Any:
         async def render() -> Any:
             sess = await pages.session(request)
-            payload = _board_payload(pipeline, owner, team, field, value)
+            filters = BoardFilters(
+                pipeline=pipeline, owner=owner, team=team, field=field, value=value
+            )
             per_column = admin_settings(pages.kith).board_cards_per_column
-            board = await pages.run(sess, "deal.board", {**payload, "per_column": per_column})
-            query = urlencode(
-                clean(
-                    {
-                        "pipeline": pipeline,
-                        "owner": owner,
-                        "team": team,
-                        "field": field,
-                        "value": value,
-                    }
-                )
+            board = await pages.run(
+                sess, "deal.board", {**filters.payload(), "per_column": per_column}
             )
             return pages.render(
                 "board.html",
                 sess,
                 section="board",
                 board=board,
-                query=query,
-                filters={
-                    "pipeline": pipeline,
-                    "owner": owner,
-                    "team": team,
-                    "field": field,
-                    "value": value,
-                },
+                query=filters.query(),
+                filters=filters.given,
                 pipelines=await options(pages, sess, "pipeline.list"),
                 users=await options(pages, sess, "user.list"),
                 teams=await options(pages, sess, "team.list"),
@@ -89,23 +86,14 @@ def routes(pages: Pages) -> list[Any]:
     ) -> Any:
         async def render() -> Any:
             sess = await pages.session(request)
-            payload = _board_payload(pipeline, owner, team, field, value)
+            filters = BoardFilters(
+                pipeline=pipeline, owner=owner, team=team, field=field, value=value
+            )
             per_column = admin_settings(pages.kith).board_cards_per_column
             board = await pages.run(
                 sess,
                 "deal.board",
-                {**payload, "stage": stage, "offset": offset, "per_column": per_column},
-            )
-            query = urlencode(
-                clean(
-                    {
-                        "pipeline": pipeline,
-                        "owner": owner,
-                        "team": team,
-                        "field": field,
-                        "value": value,
-                    }
-                )
+                {**filters.payload(), "stage": stage, "offset": offset, "per_column": per_column},
             )
             return pages.render(
                 "board_cards.html",
@@ -113,7 +101,7 @@ def routes(pages: Pages) -> list[Any]:
                 column=board.columns[0],
                 offset=offset,
                 per_column=per_column,
-                query=query,
+                query=filters.query(),
             )
 
         return await guarded(pages, request, render)

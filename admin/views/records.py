@@ -53,6 +53,54 @@ def _custom_value(kind: str, raw: str) -> Any:
     return raw
 
 
+async def render_record(
+    pages: Pages,
+    sess: Any,
+    plural: str,
+    record_id: int,
+    *,
+    status: int = 200,
+    saved: str | None = None,
+    errors: dict[str, str] | None = None,
+    attempted: dict[str, str] | None = None,
+) -> Any:
+    """A record's page: its fields (custom ones too), timeline and related records; after a
+    refused edit, with the field's message and what the person typed."""
+    entity, shown = ENTITIES[plural]
+    record = await pages.run(sess, f"{entity}.get", {entity: record_id})
+    defs = []
+    if pages.can(sess, "custom_field.list"):
+        defs = (await pages.run(sess, "custom_field.list", {"entity": entity})).items
+    timeline = await pages.run(sess, f"{entity}.timeline", {entity: record_id, "limit": 50})
+    related = []
+    for command, key, title in RELATED[entity]:
+        if pages.can(sess, command):
+            found = await pages.run(sess, command, {"filter": {key: record_id}, "limit": 20})
+            related.append((title, LINKS.get(command.split(".")[0], ""), found.items))
+    return pages.render(
+        "record.html",
+        sess,
+        status=status,
+        section="records",
+        entity=entity,
+        plural=plural,
+        record=record,
+        shown=shown,
+        defs=defs,
+        timeline=timeline.items,
+        related=related,
+        can_edit=pages.can(sess, f"{entity}.update"),
+        errors=errors or {},
+        attempted=attempted or {},
+        saved=saved,
+    )
+
+
+def _page_of(plural: str) -> None:
+    if plural not in ENTITIES:
+        raise kith.KithError("not_found", f"There is no page for {plural}.", status=404)
+
+
 def routes(pages: Pages) -> list[Any]:
     @get([f"/{p}/{{record_id:int}}" for p in ENTITIES], include_in_schema=False)
     async def record_page(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Any:
@@ -60,37 +108,9 @@ def routes(pages: Pages) -> list[Any]:
 
         async def render() -> Any:
             sess = await pages.session(request)
-            if plural not in ENTITIES:
-                raise kith.KithError("not_found", f"There is no page for {plural}.", status=404)
-            entity, shown = ENTITIES[plural]
-            record = await pages.run(sess, f"{entity}.get", {entity: record_id})
-            defs = []
-            if pages.can(sess, "custom_field.list"):
-                defs = (await pages.run(sess, "custom_field.list", {"entity": entity})).items
-            timeline = await pages.run(sess, f"{entity}.timeline", {entity: record_id, "limit": 50})
-            related = []
-            for command, key, title in RELATED[entity]:
-                if pages.can(sess, command):
-                    found = await pages.run(
-                        sess, command, {"filter": {key: record_id}, "limit": 20}
-                    )
-                    kind = command.split(".")[0]
-                    related.append((title, LINKS.get(kind, ""), found.items))
-            return pages.render(
-                "record.html",
-                sess,
-                section="records",
-                entity=entity,
-                plural=plural,
-                record=record,
-                shown=shown,
-                defs=defs,
-                timeline=timeline.items,
-                related=related,
-                can_edit=pages.can(sess, f"{entity}.update"),
-                errors={},
-                saved=request.query_params.get("saved"),
-            )
+            _page_of(plural)
+            saved = request.query_params.get("saved")
+            return await render_record(pages, sess, plural, record_id, saved=saved)
 
         return await guarded(pages, request, render)
 
@@ -101,8 +121,7 @@ def routes(pages: Pages) -> list[Any]:
         async def act() -> Any:
             sess = await pages.session(request)
             form = await pages.form(request, sess)
-            if plural not in ENTITIES:
-                raise kith.KithError("not_found", f"There is no page for {plural}.", status=404)
+            _page_of(plural)
             entity, shown = ENTITIES[plural]
             field = str(form.get("field") or "")
             raw = str(form.get("value") or "")
@@ -123,30 +142,15 @@ def routes(pages: Pages) -> list[Any]:
             except kith.KithError as err:
                 if err.status == 403:
                     raise
-                record = await pages.run(sess, f"{entity}.get", {entity: record_id})
-                defs = []
-                if pages.can(sess, "custom_field.list"):
-                    defs = (await pages.run(sess, "custom_field.list", {"entity": entity})).items
-                timeline = await pages.run(
-                    sess, f"{entity}.timeline", {entity: record_id, "limit": 50}
-                )
                 message = "; ".join(f.message for f in err.fields) or err.message
-                return pages.render(
-                    "record.html",
+                return await render_record(
+                    pages,
                     sess,
+                    plural,
+                    record_id,
                     status=400,
-                    section="records",
-                    entity=entity,
-                    plural=plural,
-                    record=record,
-                    shown=shown,
-                    defs=defs,
-                    timeline=timeline.items,
-                    related=[],
-                    can_edit=True,
                     errors={field: message},
                     attempted={field: raw},
-                    saved=None,
                 )
             return Redirect(f"/admin/{plural}/{record_id}?saved={field}", status_code=303)
 
