@@ -63,7 +63,8 @@ def kith_events() -> list[kith.EventSpec]:
 async def kith_demo_data(kith: kith.Kith, users: dict[str, kith.Actor], rng: Random) -> None:
     """Give the demo team passwords (random, not seeded: a demo may face a network) and
     print them once, so a newcomer can log in to the admin pages."""
-    print("Admin pages: http://127.0.0.1:8000/admin/ — demo log-ins (shown this once):")
+    where = f"http://{kith.settings.http_host}:{kith.settings.http_port}/admin/"
+    print(f"Admin pages: {where} — demo log-ins (shown this once):")
     for key in ("admin", "ben", "ana", "chloe"):
         actor = users.get(key)
         if actor is None or actor.user_id is None:

@@ -161,7 +161,8 @@ async def _ensure_admin(kith: Kith, email: str, name: str | None) -> None:
             password = secrets.token_urlsafe(12)
             await kith.run("user.set_password", {"user": user.id, "password": password}, SYSTEM)
             click.echo(
-                f"Admin pages: http://127.0.0.1:8000/admin/ — log in as {user.email} with "
+                f"Admin pages: http://{kith.settings.http_host}:{kith.settings.http_port}/admin/"
+                f" — log in as {user.email} with "
                 f"password {password} (shown this once; change it: kith user password "
                 f"{user.email})"
             )
