@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import kith
@@ -35,8 +36,15 @@ from .tables import AdminCredential, AdminSession
 
 HASHER = PasswordHasher()  # argon2id, the library's current recommended parameters
 TOTP_PURPOSE = "admin-totp"
-# A hash of a random password: failed look-ups for unknown emails cost the same time.
-_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made on first use (not at import: every ``kith`` command
+    imports this module): failed look-ups for unknown emails cost the same time."""
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
 TOUCH_EVERY = timedelta(minutes=5)
 
 
@@ -51,7 +59,7 @@ async def hash_password(password: str) -> str:
 async def password_matches(stored: str, password: str) -> bool:
     def check() -> bool:
         try:
-            return HASHER.verify(stored or _DUMMY_HASH, password)
+            return HASHER.verify(stored or _dummy_hash(), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

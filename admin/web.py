@@ -69,9 +69,8 @@ class Pages:
         return found
 
     async def form(self, request: Request[Any, Any, Any], sess: WebSession) -> dict[str, Any]:
-        """The posted form (or JSON) once its CSRF token checks out."""
-        if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            raise kith.KithError("too_large", "This form is too large.", status=413)
+        """The posted form (or JSON) once its CSRF token checks out (its size is capped by
+        the router's ``request_max_body_size``)."""
         if (request.headers.get("content-type") or "").startswith("application/json"):
             data = await request.json()
             data = data if isinstance(data, dict) else {}

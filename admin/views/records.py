@@ -37,18 +37,12 @@ LINKS = {
 
 
 def _custom_value(kind: str, raw: str) -> Any:
-    """A form's text as the custom field's type wants it (the command validates it)."""
+    """A form's text for a custom field: the command coerces and checks it per type (numbers,
+    dates, yes/no…); only a multi-choice list is split here, on commas."""
     raw = raw.strip()
     if raw == "":
         return None
-    if kind in ("number", "integer", "money"):
-        try:
-            return int(raw) if kind == "integer" else float(raw)
-        except ValueError:
-            return raw  # the command names the field and the reason
-    if kind in ("boolean", "bool", "checkbox"):
-        return raw.lower() in ("1", "true", "yes", "on")
-    if kind in ("multi_select", "multiselect", "multi"):
+    if kind == "multi-choice":
         return [v.strip() for v in raw.split(",") if v.strip()]
     return raw
 
