@@ -56,7 +56,7 @@ from .tables import (
 )
 from .timeline import TimelinePosition
 from .tokens import authenticate_token
-from .verbs import Invocation, Verb, VerbContext, parse_line, usage_text, verb_error
+from .verbs import Invocation, Verb, VerbContext, parse_line, split_line, usage_text, verb_error
 from .when import WhenError, parse_when
 
 __version__ = "0.1.0"
@@ -144,6 +144,7 @@ __all__ = [
     "resolve_public",
     "run",
     "sign_token",
+    "split_line",
     "to_major",
     "to_minor",
     "usage_text",

@@ -22,7 +22,8 @@ import kith
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from . import render
+from . import modals, render
+from .seen import first_time
 from .settings import SlackSettings
 from .users import actor_for, link, time_zone_of
 
@@ -100,14 +101,14 @@ class SeenIds:
         return True
 
 
-async def run_invocation(
+async def execute(
     app: kith.Kith,
     actor: kith.Actor,
     invocation: kith.Invocation,
-    public_url: str,
     idempotency_key: str | None = None,
-) -> list[dict[str, Any]]:
-    """Run the command of a parsed line; its answer (or its error) as blocks."""
+) -> tuple[Any, kith.KithError | None, dict[str, Any]]:
+    """Run the command of a parsed line (its fallbacks when the first names nothing):
+    ``(result, None, payload)``, or ``(None, error, payload)`` for the payload refused."""
     tries = [invocation.payload, *invocation.fallbacks]
     for i, payload in enumerate(tries):
         try:
@@ -122,22 +123,49 @@ async def run_invocation(
                     "unavailable",
                     f"{invocation.command} is not available here (is its plugin enabled?)",
                 )
-            return render.error(err, kith.Invocation(invocation.command, payload))
-        if invocation.show == "hits":
-            return render.hits(result, public_url)
-        if invocation.show == "pipeline":
-            return render.pipeline(result)
-        if invocation.show == "forecast":
-            return render.forecast(result)
-        extra: dict[str, Any] = {}
-        stage_id = getattr(result, "stage_id", None)
-        if stage_id is not None:  # people think in stage names
-            try:
-                extra["stage"] = (await app.run("stage.get", {"stage": stage_id}, actor)).name
-            except kith.KithError:
-                pass
-        return render.record(invocation.command, result, public_url, extra)
-    return []  # pragma: no cover - tries is never empty
+            return None, err, payload
+        return result, None, payload
+    raise AssertionError("unreachable: tries is never empty")
+
+
+async def present(
+    app: kith.Kith,
+    actor: kith.Actor,
+    invocation: kith.Invocation,
+    result: Any,
+    public_url: str,
+) -> list[dict[str, Any]]:
+    """A command's result as blocks, the way the line asked for (``show``)."""
+    if invocation.show == "hits":
+        return render.hits(result, public_url)
+    if invocation.show == "pipeline":
+        return render.pipeline(result)
+    if invocation.show == "forecast":
+        return render.forecast(result)
+    if invocation.show == "message":
+        return [render.section(render.escape(getattr(result, "message", "") or "Done."))]
+    extra: dict[str, Any] = {}
+    stage_id = getattr(result, "stage_id", None)
+    if stage_id is not None:  # people think in stage names
+        try:
+            extra["stage"] = (await app.run("stage.get", {"stage": stage_id}, actor)).name
+        except kith.KithError:
+            pass
+    return render.record(invocation.command, result, public_url, extra)
+
+
+async def run_invocation(
+    app: kith.Kith,
+    actor: kith.Actor,
+    invocation: kith.Invocation,
+    public_url: str,
+    idempotency_key: str | None = None,
+) -> list[dict[str, Any]]:
+    """Run the command of a parsed line; its answer (or its error) as blocks."""
+    result, err, payload = await execute(app, actor, invocation, idempotency_key)
+    if err is not None:
+        return render.error(err, kith.Invocation(invocation.command, payload))
+    return await present(app, actor, invocation, result, public_url)
 
 
 def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
@@ -181,6 +209,9 @@ def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
         try:
             invocation = kith.parse_line(line, verbs, await context_for(actor))
         except kith.KithError as err:
+            if await open_form(body, err):
+                await ack()
+                return
             blocks = render.error(err)
             await ack(text=render.plain(blocks), blocks=blocks)
             return
@@ -231,11 +262,81 @@ def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
 
     bolt.action(re.compile(r"^kith_(pick|run)_"))(on_button)
 
+    async def open_form(body: dict[str, Any], err: kith.KithError) -> bool:
+        """Open the verb's form, pre-filled, when the line left a part out."""
+        missing = any(f.message.startswith("is missing") for f in err.fields or [])
+        try:
+            found = modals.form_for(kith.split_line(body.get("text") or ""))
+        except kith.KithError:
+            return False
+        if not (missing and found and body.get("trigger_id")):
+            return False
+        form, words = found
+        first = err.fields[0]
+        note = f":pencil: {render.escape(first.field)} {render.escape(first.message)}"
+        metadata = {"channel": body.get("channel_id") or ""}
+        try:
+            await bolt.client.views_open(
+                trigger_id=body["trigger_id"],
+                view=modals.view(form, form.prefill(words), metadata, note),
+            )
+        except Exception:  # Slack refused the form: answer with the error instead
+            log.warning("views.open failed; answering with the error", exc_info=True)
+            return False
+        return True
+
+    @bolt.view(re.compile("^" + re.escape(modals.CALLBACK_PREFIX)))
+    async def on_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        who = (body.get("user") or {}).get("id", "")
+        form = modals.FORMS.get(str(view.get("callback_id", ""))[len(modals.CALLBACK_PREFIX) :])
+        if form is None:
+            await ack()  # a form of an older Kith: nothing to do
+            return
+        actor = await actor_for(app, who)
+        if actor is None:
+            first = form.fields[0].key
+            await ack(response_action="errors", errors={first: "Link your account: /kith link"})
+            return
+        values = modals.submitted_values(view.get("state") or {})
+        try:
+            invocation = form.invocation(values, await context_for(actor))
+        except kith.KithError as err:
+            await ack(response_action="errors", errors=modals.field_errors(form, err))
+            return
+        key = f"slack:view:{view.get('id', '')}"
+        result, err, _ = await execute(app, actor, invocation, key)
+        if err is not None:
+            await ack(response_action="errors", errors=modals.field_errors(form, err))
+            return
+        await ack()  # the form closes; the answer goes where the line was typed
+        blocks = await present(app, actor, invocation, result, settings.public_url)
+        try:
+            metadata = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            metadata = {}
+        task = asyncio.ensure_future(tell(who, str(metadata.get("channel") or ""), blocks))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    async def tell(who: str, channel: str, blocks: list[dict[str, Any]]) -> None:
+        """Show ``blocks`` to ``who`` alone in ``channel``, or by DM when that fails."""
+        text = render.plain(blocks)
+        if channel:
+            try:
+                await bolt.client.chat_postEphemeral(
+                    channel=channel, user=who, text=text, blocks=blocks
+                )
+                return
+            except Exception:  # not in that channel any more, or it is a DM we cannot use
+                log.info("chat.postEphemeral failed; answering by DM", exc_info=True)
+        await bolt.client.chat_postMessage(channel=who, text=text, blocks=blocks)
+
     @bolt.event("app_mention")
     async def on_mention(ack: Any, body: dict[str, Any], event: dict[str, Any], say: Any):
         await ack()
-        if not seen.first_time(str(body.get("event_id"))):
-            return  # a retried delivery
+        event_id = str(body.get("event_id") or "")
+        if not seen.first_time(event_id) or not await first_time(app, event_id):
+            return  # a retried delivery, here or in another Kith process
         await say(text="Type `/kith help` to see what I can do.", thread_ts=event.get("ts"))
 
     return bolt

@@ -13,6 +13,7 @@ import kith
 from slack_sdk.web.async_client import AsyncWebClient
 
 from . import render
+from .mentions import mentioned_users
 from .settings import SlackSettings
 
 # events that give a record to someone, and where the event says to whom
@@ -57,25 +58,61 @@ async def message_for(app: kith.Kith, event: kith.Event, public_url: str) -> lis
 
 
 async def notify(app: kith.Kith, settings: SlackSettings, event: kith.Event) -> None:
-    """Post ``event`` to its channel, and DM the person a record was just given to."""
+    """Post ``event`` to its channel; DM the person a record was just given to, and the
+    people a note mentions — each as they chose with ``/kith notify``."""
     client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
     channel = settings.notify.get(event.name)
     if channel:
         blocks = await message_for(app, event, settings.public_url)
         await client.chat_postMessage(channel=channel, text=render.plain(blocks), blocks=blocks)
+    data = event.data or {}
     column = ASSIGNED.get(event.name)
-    user_id = (event.data or {}).get(column) if column else None
-    if not user_id or event.actor.endswith(f"user:{user_id}"):
-        return  # nobody, or they gave it to themselves
-    try:
-        user = await app.run("user.get", {"user": user_id}, kith.SYSTEM)
-    except kith.KithError:
-        return
-    if user.slack_user_id:
+    if column and data.get(column):
         where = render.link(
             settings.public_url, event.entity or "", event.entity_id, await _label(app, event)
         )
-        blocks = [render.section(f"Assigned to you: {event.entity} {where}")]
-        await client.chat_postMessage(
-            channel=user.slack_user_id, text=render.plain(blocks), blocks=blocks
+        text = f"Assigned to you: {event.entity} {where}"
+        await direct_message(app, client, event, int(data[column]), "assigned", text)
+    record = data.get("record") or {}
+    if event.name == "activity.logged" and record.get("kind") == "note" and record.get("body"):
+        on = _noted_record(record)
+        where = (
+            render.link(settings.public_url, on[0], on[1], f"{on[0]} #{on[1]}") if on else "a note"
         )
+        quote = render.escape(str(record["body"])[:300])
+        for user_id, why in (await mentioned_users(app, str(record["body"]))).items():
+            what = "you" if why == "you" else render.escape(why)
+            text = f"A note on {where} mentions {what}:\n> {quote}"
+            await direct_message(app, client, event, user_id, "mentions", text)
+
+
+def _noted_record(activity: dict[str, Any]) -> tuple[str, int] | None:
+    for entity in ("deal", "ticket", "lead", "contact", "organization"):
+        if activity.get(f"{entity}_id"):
+            return entity, int(activity[f"{entity}_id"])
+    return None
+
+
+async def direct_message(
+    app: kith.Kith,
+    client: AsyncWebClient,
+    event: kith.Event,
+    user_id: int,
+    kind: str,
+    text: str,
+) -> None:
+    """DM ``user_id`` unless they caused ``event`` themselves, turned ``kind`` off, or have
+    no linked Slack account."""
+    if event.actor.endswith(f"user:{user_id}"):
+        return  # nobody needs telling what they just did
+    try:
+        prefs = await app.run("slack.notify_get", {"user": user_id}, kith.SYSTEM)
+        user = await app.run("user.get", {"user": user_id}, kith.SYSTEM)
+    except kith.KithError:
+        return
+    if not getattr(prefs, kind) or not user.slack_user_id or not user.active:
+        return
+    blocks = [render.section(text)]
+    await client.chat_postMessage(
+        channel=user.slack_user_id, text=render.plain(blocks), blocks=blocks
+    )

@@ -30,12 +30,57 @@ def kith_routes(kith: Kith) -> list[Any]:
 
 
 @kith.hookimpl
+def kith_tables() -> list[str]:
+    """``slack_preferences`` (people's DM choices) and ``slack_events_seen``."""
+    return ["kith.channels.slack.piccolo_app"]
+
+
+@kith.hookimpl
+def kith_commands() -> list[kith.CommandSpec]:
+    """``slack.notify_get|set`` (``/kith notify``) and the channel's ``slack.event_seen``."""
+    from . import preferences, seen
+
+    return [*preferences.COMMANDS, seen.event_seen]
+
+
+@kith.hookimpl
+def kith_jobs() -> list[kith.JobSpec]:
+    """``slack.digest`` (one per user who wants it) and the daily ``slack.prune_seen``."""
+    from .digest import JOBS
+    from .seen import prune_seen
+
+    return [*JOBS, prune_seen]
+
+
+@kith.hookimpl
+def kith_verbs() -> list[kith.Verb]:
+    """``notify …``: each person chooses their DMs."""
+    from .preferences import NOTIFY
+
+    return [NOTIFY]
+
+
+@kith.hookimpl
 async def kith_on_event(event: kith.Event, kith: Kith) -> None:
-    """Post the event to its Slack channel (settings) and DM a newly assigned owner."""
+    """Post the event to its Slack channel (settings), DM a newly assigned owner and the
+    people a note mentions; a user's new time zone moves their digest."""
+    if event.name == "user.updated" and "time_zone" in ((event.data or {}).get("changes") or {}):
+        await _rearm_digest(kith, int(event.entity_id or 0))
+        return
     settings = kith.plugin_settings(NAME)
     if not settings.bot_token:
         return
     from .notify import ASSIGNED, notify
 
-    if event.name in settings.notify or event.name in ASSIGNED:
+    if (
+        event.name in settings.notify
+        or event.name in ASSIGNED
+        or (event.name == "activity.logged" and (event.data or {}).get("kind") == "note")
+    ):
         await notify(kith, settings, event)
+
+
+async def _rearm_digest(app: Kith, user_id: int) -> None:
+    prefs = await app.run("slack.notify_get", {"user": user_id}, kith.SYSTEM)
+    if prefs.digest_at:  # the same time, read in the new zone
+        await app.run("slack.notify_set", {"user": user_id, "digest": prefs.digest_at}, kith.SYSTEM)

@@ -60,6 +60,7 @@ class SlackClient:
                 "token": "legacy",
                 "team_id": "T1",
                 "user_id": user,
+                "channel_id": "CSALES001",
                 "command": "/kith",
                 "text": text,
                 "response_url": self.stand_in.response_url(),
@@ -78,6 +79,20 @@ class SlackClient:
             "trigger_id": "1.2.3",
             "response_url": self.stand_in.response_url("click"),
             "actions": [{**action, "type": "button", "block_id": "b", "action_ts": "1.2"}],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def submit(self, user: str, view: dict[str, Any], values: dict[str, str]):
+        """Submit a modal: ``view`` as Kith opened it, with ``values`` typed in its fields."""
+        state = {k: {"value": {"type": "plain_text_input", "value": v}} for k, v in values.items()}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": user},
+            "api_app_id": "A1",
+            "trigger_id": "1.2.4",
+            "view": {**view, "id": "V0000001", "state": {"values": state}},
         }
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post(body, "application/x-www-form-urlencoded")
