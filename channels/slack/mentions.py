@@ -1,4 +1,5 @@
-"""Who a note mentions: people (``<@U024BE7LH>`` as Slack writes a mention, or
+"""Who a note mentions: people (``<@U024BE7LH>`` as Slack writes an escaped mention,
+``@ben`` — a first name or the part of an email before the ``@`` —, or
 ``@ana@example.com``) and records (``@deal:42``, ``@ticket:311``, ``@lead:7``,
 ``@contact:12``, ``@org:3``), whose owner is then the one mentioned."""
 
@@ -11,6 +12,7 @@ import kith
 
 SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>")
 EMAIL_MENTION = re.compile(r"(?<![\w.])@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+HANDLE_MENTION = re.compile(r"(?<![\w.<@])@([A-Za-z][\w-]{0,40}(?:\.[\w-]+)*)(?![\w@:])")
 RECORD_MENTION = re.compile(
     r"(?<![\w.])@(deal|ticket|lead|contact|org|organization):#?(\d{1,12})\b", re.IGNORECASE
 )
@@ -30,6 +32,10 @@ async def mentioned_users(app: kith.Kith, body: str) -> dict[int, str]:
         except kith.KithError:
             continue
         found.setdefault(user.id, why)
+    for handle in HANDLE_MENTION.findall(body)[:MAX_MENTIONS]:
+        user = await _by_handle(app, handle)
+        if user is not None:
+            found.setdefault(user.id, "you")
     for kind, number in RECORD_MENTION.findall(body)[:MAX_MENTIONS]:
         entity = "organization" if kind.lower() in ("org", "organization") else kind.lower()
         try:
@@ -42,3 +48,16 @@ async def mentioned_users(app: kith.Kith, body: str) -> dict[int, str]:
             label = label or getattr(record, "name", None) or f"#{number}"
             found.setdefault(int(owner), f"your {entity} {label}")
     return found
+
+
+async def _by_handle(app: kith.Kith, handle: str) -> Any:
+    """The one user whose first name or email name is ``handle`` (``@ben``), else ``None``:
+    a loose match on names would DM the wrong person."""
+    try:
+        user = await app.run("user.get", {"user": handle}, kith.SYSTEM)
+    except kith.KithError:
+        return None
+    wanted = handle.lower()
+    first_name = (user.name or "").split(" ")[0].lower()
+    local_part = (user.email or "").split("@")[0].lower()
+    return user if wanted in (first_name, local_part) else None

@@ -7,6 +7,7 @@ dispatcher as a job for this (event, plugin) pair, so nothing is lost when Slack
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import kith
@@ -48,13 +49,58 @@ async def message_for(app: kith.Kith, event: kith.Event, public_url: str) -> lis
         detail = f" · {render.escape(data.get('value'))} {render.escape(data.get('currency'))}"
         if data.get("reason"):
             detail += f" · {render.escape(data['reason'])}"
+    if event.name == "deal.rotting":
+        if data.get("reason") == "no_next_activity":
+            detail = " · no next step planned"
+        else:
+            days, stage = data.get("days_in_stage"), render.escape(data.get("stage") or "")
+            detail = f" · {days} days in {stage} without activity"
     blocks = [render.section(f"*{event.name}* — {label}{detail}")]
-    if event.name == "ticket.created":
-        claim = _button(
-            "Claim", "claim", "ticket.assign", {"ticket": event.entity_id, "assignee": "me"}
-        )
-        blocks.append({"type": "actions", "elements": [claim]})
+    buttons = await buttons_for(app, event)
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
     return blocks
+
+
+TICKET_ALERTS = ("ticket.created", "ticket.sla_warning", "ticket.sla_breached", "ticket.escalated")
+SNOOZE = timedelta(days=3)
+
+
+async def buttons_for(app: kith.Kith, event: kith.Event) -> list[dict[str, Any]]:
+    """What the people in the channel can do about ``event`` right there; each button runs
+    its command as whoever clicks it, with their role."""
+    data = event.data or {}
+    if event.name in TICKET_ALERTS and event.entity_id is not None:
+        payload = {"ticket": event.entity_id, "assignee": "me"}
+        return [_button("Claim", "claim", "ticket.assign", payload)]
+    if event.name != "deal.rotting" or event.entity_id is None:
+        return []
+    buttons = []
+    next_stage = await _next_stage(app, event.entity_id)
+    if next_stage:
+        payload = {"deal": event.entity_id, "stage": next_stage}
+        buttons.append(_button(f"Move to {next_stage}"[:75], "move", "deal.move", payload))
+    if data.get("task_id"):
+        until = event.at + SNOOZE
+        while until.weekday() >= 5:  # to a working day
+            until += timedelta(days=1)
+        payload = {"task": int(data["task_id"]), "due": until.isoformat()}
+        buttons.append(_button(f"Snooze to {until:%a %d %b}", "snooze", "task.update", payload))
+    return buttons
+
+
+async def _next_stage(app: kith.Kith, deal_id: int) -> str | None:
+    """The open stage after the deal's current one in its pipeline, if any."""
+    try:
+        deal = await app.run("deal.get", {"deal": deal_id}, kith.SYSTEM)
+        pipeline = await app.run("pipeline.get", {"pipeline": deal.pipeline_id}, kith.SYSTEM)
+    except kith.KithError:
+        return None
+    stages = sorted(pipeline.stages, key=lambda s: s.position)
+    at = next((i for i, s in enumerate(stages) if s.id == deal.stage_id), None)
+    if at is None:
+        return None
+    return next((s.name for s in stages[at + 1 :] if s.kind == "open"), None)
 
 
 async def notify(app: kith.Kith, settings: SlackSettings, event: kith.Event) -> None:

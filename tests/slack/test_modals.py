@@ -98,11 +98,11 @@ async def test_a_call_form_logs_on_the_deal_named_and_lines_that_are_wrong_still
     await slack.command(f"call deal:{deal.id}")
     view = opened_view(slack_api)
     assert prefilled(view)["record"] == f"deal:{deal.id}"
-    await slack.submit(
-        "UANA0001", view, {"record": f"deal:{deal.id}", "notes": "Budget is signed", "duration": "20m"}
-    )
+    typed = {"record": f"deal:{deal.id}", "notes": "Budget is signed", "duration": "20m"}
+    await slack.submit("UANA0001", view, typed)
     timeline = await run_command("deal.timeline", {"deal": deal.id})
-    assert any("Budget is signed" in json.dumps(item.model_dump(mode="json")) for item in timeline.items)
+    items = [json.dumps(item.model_dump(mode="json")) for item in timeline.items]
+    assert any("Budget is signed" in item and "1200" in item for item in items)
 
     # a wrong word (not a missing one) answers with the reason, as before: no form
     bad = await slack.command("task call back due someday")

@@ -19,7 +19,11 @@ def slack_settings(slack_api):
         "bot_token": "xoxb-test-token",
         "api_url": slack_api.api_url,
         "public_url": "https://kith.example.com",
-        "notify": {"ticket.created": "CSUPPORT1", "deal.won": "CSALES001"},
+        "notify": {
+            "ticket.created": "CSUPPORT1",
+            "deal.won": "CSALES001",
+            "deal.rotting": "CSALES001",
+        },
     }
 
 
@@ -61,6 +65,49 @@ async def test_a_won_deal_is_posted_to_the_sales_channel(slack_api, ana, run_com
     (posted,) = [p for p in slack_api.called("chat.postMessage") if p["channel"] == "CSALES001"]
     assert "deal.won" in posted["text"] and "Globex Pro" in posted["text"]
     assert "9000" in posted["text"]
+
+
+async def test_a_rotting_deal_is_posted_with_move_and_snooze_buttons(
+    slack, slack_api, ana, run_command, run_jobs, kith_app
+):
+    await run_command(
+        "pipeline.create",
+        {
+            "name": "Sales",
+            "is_default": True,
+            "stages": [
+                {"name": "Demo", "rotting_days": 2},
+                {"name": "Lost", "probability": 0, "kind": "lost"},
+                {"name": "Proposal", "probability": 60},
+            ],
+        },
+    )
+    deal = await run_command("deal.create", {"title": "Globex Pro", "owner": ana.user_id})
+    kith_app.clock.advance(days=3)
+    await run_jobs()
+    await kith_app.drain()
+    posts = [p for p in slack_api.called("chat.postMessage") if p["channel"] == "CSALES001"]
+    # two nudges: no next step planned, and three days in Demo without activity
+    assert sorted("no next step" in p["text"] for p in posts) == [False, True]
+    (posted,) = [p for p in posts if "3 days in Demo without activity" in p["text"]]
+    assert "deal.rotting" in posted["text"] and "Globex Pro" in posted["text"]
+    move, snooze = next(b for b in blocks_of(posted) if b["type"] == "actions")["elements"]
+    assert move["text"]["text"] == "Move to Proposal"  # the next open stage, not Lost
+    assert snooze["text"]["text"] == "Snooze to Mon 12 Jan"  # Sunday is no working day
+
+    await slack.click("UANA0001", snooze, message_ts="1700000000.000200")
+    await slack.click("UANA0001", move, message_ts="1700000000.000200")
+    for _ in range(60):
+        if len(slack_api.called("click")) == 2:
+            break
+        await asyncio.sleep(0.05)
+    moved = await run_command("deal.get", {"deal": deal.id})
+    stage = await run_command("stage.get", {"stage": moved.stage_id})
+    assert stage.name == "Proposal"
+    task = await run_command("task.get", {"task": json.loads(snooze["value"])["p"]["task"]})
+    assert task.due_at.date().isoformat() == "2026-01-12"
+    timeline = await run_command("deal.timeline", {"deal": deal.id})
+    assert any("slack:UANA0001" in str(item) for item in timeline.items)
 
 
 async def test_the_owner_gets_a_dm_when_a_ticket_is_assigned_to_them(

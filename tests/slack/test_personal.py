@@ -88,10 +88,15 @@ async def test_a_note_mentioning_someone_or_their_record_sends_them_a_dm(
     assert "your deal Globex Pro" in dms_to(slack_api, "UBEN0001")[-1]["text"]
     assert dms_to(slack_api, "UANA0001") == []  # Ana wrote them: nothing for her
 
+    # unescaped, as Slack sends a slash command's text: a first name or an email's name
+    await slack.command(f"note deal:{other.id} @Ben please call them. @nobody knows.")
+    await kith_app.drain()
+    assert len(dms_to(slack_api, "UBEN0001")) == 3
+
     await kith_app.run("slack.notify_set", {"mentions": False}, ben)
     await slack.command(f"note deal:{other.id} <@UBEN0001> again")
     await kith_app.drain()
-    assert len(dms_to(slack_api, "UBEN0001")) == 2
+    assert len(dms_to(slack_api, "UBEN0001")) == 3
 
 
 async def test_assignment_dms_can_be_turned_off(slack, slack_api, ana, run_command, kith_app):
