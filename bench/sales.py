@@ -97,7 +97,11 @@ class Database:
 
 def app_for(url: str, sales: bool) -> kith.Kith:
     plugins = PluginsFile(enabled={"sales": sales}, settings={"sales": SETTINGS} if sales else {})
-    settings = kith.Settings(database_url=url, plugins_file="/nonexistent/plugins.toml")
+    # Kith's bundled plugins only: an installed plugin (say, one that needs sales) must not
+    # change what is measured, nor stop the baseline from turning sales off
+    settings = kith.Settings(
+        database_url=url, plugins_file="/nonexistent/plugins.toml", load_entry_points=False
+    )
     return kith.Kith(settings, plugins_file=plugins, clock=kith.FrozenClock())
 
 

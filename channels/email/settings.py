@@ -38,7 +38,19 @@ class EmailSettings(BaseModel):
         description="Refuse command mail whose Authentication-Results says DKIM/SPF failed",
     )
     subject_tag: str = Field("#", description="Prefix of the ticket tag in subjects: [#311]")
-    autoreplies_per_sender_hour: int = Field(3, ge=0)
+    acknowledge_new_tickets: bool = Field(
+        True, description="Answer a ticket opened by mail with an acknowledgement (ack.txt)"
+    )
+    autoreplies_per_sender_hour: int = Field(
+        3,
+        ge=0,
+        description="Acknowledgements one address gets per hour; past it, none (a loop guard)",
+    )
+    templates_dir: str | None = Field(
+        default_factory=lambda: _env("KITH_EMAIL_TEMPLATES", None),
+        description="A folder whose ack.txt, ack.html, reply.txt, reply.html, csat.txt and "
+        "csat.html replace the bundled ones",
+    )
     outbound_host: str | None = Field(
         default_factory=lambda: _env("KITH_SMTP_OUTBOUND_HOST", None),
         description="Relay host; none: outgoing mail goes to the maildir",

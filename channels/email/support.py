@@ -10,6 +10,7 @@ undeliverable (flag on the stored message).
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -17,6 +18,8 @@ import kith
 
 from .settings import email_settings
 from .tables import EmailMessage
+
+log = logging.getLogger("kith.email")
 
 
 def tag_pattern(prefix: str) -> re.Pattern[str]:
@@ -51,6 +54,57 @@ async def find_ticket(ctx: kith.Context, message: dict[str, Any]) -> int | None:
     return None
 
 
+NEVER_ACKNOWLEDGED = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|notifications?)([+.@-]|$)",
+    re.IGNORECASE,
+)
+HOUR_S = 3600
+
+
+async def acknowledge(
+    ctx: kith.Context, message: dict[str, Any], ticket_id: int, subject: str
+) -> bool:
+    """Tell the sender their ticket is open (``ack.txt``/``ack.html``), unless acks are off,
+    the address is a robot's, or it already had ``autoreplies_per_sender_hour`` of them in
+    the last hour — two autoresponders answering each other stop here. The mail is queued
+    in this transaction: the ticket and its acknowledgement commit together."""
+    settings = email_settings(ctx)
+    sender = str(message["sender"]).lower()
+    limit = settings.autoreplies_per_sender_hour
+    if not settings.acknowledge_new_tickets or limit == 0 or NEVER_ACKNOWLEDGED.match(sender):
+        return False
+    if sender.rsplit("@", 1)[-1] == settings.domain.lower():
+        return False  # our own address: never a customer
+    recent = await ctx.select(
+        EmailMessage, order_by="id", descending=True, limit=limit, auto_reply_to=sender
+    )
+    now = ctx.now()
+    if len(recent) >= limit and (now - recent[-1]["created_at"]).total_seconds() < HOUR_S:
+        ctx.record_history("ticket", ticket_id, "acknowledgement_skipped", {})
+        return False
+    try:
+        await ctx.run(
+            "email.ticket_mail",
+            {
+                "ticket": ticket_id,
+                "to": sender,
+                "kind": "ack",
+                "subject": subject,
+                "requester_name": message.get("sender_name") or "",
+                "prefix": "",
+                "in_reply_to": message.get("message_id"),
+                "event": f"ack:{message.get('row') or ticket_id}",
+            },
+        )
+    except kith.KithError as err:  # a broken replacement template: the ticket still opens
+        if err.status >= 500:
+            raise
+        log.error("acknowledgement of ticket #%s not sent: %s", ticket_id, err)
+        ctx.record_history("ticket", ticket_id, "acknowledgement_failed", {})
+        return False
+    return True
+
+
 async def handle(ctx: kith.Context, message: dict[str, Any]) -> dict[str, Any]:
     """Record the message on its ticket (or a new one)."""
     flags = message["flags"]
@@ -83,6 +137,8 @@ async def handle(ctx: kith.Context, message: dict[str, Any]) -> dict[str, Any]:
         if err.status >= 500:
             raise
         return {"status": "rejected", "error": f"{err.code}: {err}"[:2000]}
+    if result.ticket.id != ticket:  # a new ticket (or a closed one's follow-up)
+        await acknowledge(ctx, message, result.ticket.id, result.ticket.subject)
     return {
         "status": "handled",
         "ticket": result.ticket.id,

@@ -27,6 +27,8 @@ class EmailMessage(Table, tablename="email_messages"):
     attachments = JSON(default="[]")
     headers = JSON(default="{}")
     handler = Varchar(length=50, null=True, default=None)
+    # the address an automatic reply (a ticket's acknowledgement) went to: the per-sender limit
+    auto_reply_to = Varchar(length=320, null=True, default=None, index=True)
     ticket_id = Integer(null=True, default=None, index=True)
     contact_id = Integer(null=True, default=None, index=True)
     flags = JSON(default="[]")

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from . import modals, render
 from .seen import first_time
 from .settings import SlackSettings
-from .users import actor_for, link, time_zone_of
+from .users import actor_for, link, linked_user
 
 log = logging.getLogger("kith.slack")
 LINK_FIRST = (
@@ -185,8 +185,8 @@ def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
     seen = SeenIds()
     verbs = app.hooks.verbs()
 
-    async def context_for(actor: kith.Actor) -> kith.VerbContext:
-        return kith.VerbContext(app.clock.now(), await time_zone_of(app, actor))
+    def context_in(time_zone: str) -> kith.VerbContext:
+        return kith.VerbContext(app.clock.now(), time_zone)
 
     @bolt.command("/kith")
     async def on_kith(ack: Any, body: dict[str, Any], respond: Any) -> None:
@@ -202,12 +202,13 @@ def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
         if first == "link":
             await ack(text=await link(app, bolt.client, who))
             return
-        actor = await actor_for(app, who)
-        if actor is None:
+        found = await linked_user(app, who)
+        if found is None:
             await ack(text=LINK_FIRST.format(user=who))
             return
+        actor, time_zone = found
         try:
-            invocation = kith.parse_line(line, verbs, await context_for(actor))
+            invocation = kith.parse_line(line, verbs, context_in(time_zone))
         except kith.KithError as err:
             if await open_form(body, err):
                 await ack()
@@ -292,14 +293,15 @@ def build_bolt(app: kith.Kith, settings: SlackSettings) -> AsyncApp:
         if form is None:
             await ack()  # a form of an older Kith: nothing to do
             return
-        actor = await actor_for(app, who)
-        if actor is None:
+        found = await linked_user(app, who)
+        if found is None:
             first = form.fields[0].key
             await ack(response_action="errors", errors={first: "Link your account: /kith link"})
             return
+        actor, time_zone = found
         values = modals.submitted_values(view.get("state") or {})
         try:
-            invocation = form.invocation(values, await context_for(actor))
+            invocation = form.invocation(values, context_in(time_zone))
         except kith.KithError as err:
             await ack(response_action="errors", errors=modals.field_errors(form, err))
             return

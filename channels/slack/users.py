@@ -12,6 +12,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 async def actor_for(app: kith.Kith, slack_user_id: str) -> kith.Actor | None:
     """The Kith user linked to ``slack_user_id`` as an actor (``slack:<id>`` in history),
     or ``None`` when nobody is linked or the user is deactivated."""
+    found = await linked_user(app, slack_user_id)
+    return found[0] if found else None
+
+
+async def linked_user(app: kith.Kith, slack_user_id: str) -> tuple[kith.Actor, str] | None:
+    """The linked Kith user as an actor, and their time zone (one lookup for both)."""
     try:
         user = await app.run("user.get", {"user": slack_user_id}, kith.SYSTEM)
     except kith.KithError as err:
@@ -20,7 +26,7 @@ async def actor_for(app: kith.Kith, slack_user_id: str) -> kith.Actor | None:
         raise
     if not user.active or user.archived_at is not None:
         return None
-    return kith.Actor(
+    actor = kith.Actor(
         user_id=user.id,
         role=user.role,
         name=user.name,
@@ -28,11 +34,7 @@ async def actor_for(app: kith.Kith, slack_user_id: str) -> kith.Actor | None:
         via=f"slack:{slack_user_id}",
         team_ids=tuple(getattr(user, "team_ids", ()) or ()),
     )
-
-
-async def time_zone_of(app: kith.Kith, actor: kith.Actor) -> str:
-    user = await app.run("user.get", {"user": actor.user_id}, kith.SYSTEM)
-    return user.time_zone or "UTC"
+    return actor, user.time_zone or "UTC"
 
 
 async def link(app: kith.Kith, client: AsyncWebClient, slack_user_id: str) -> str:

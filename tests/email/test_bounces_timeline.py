@@ -28,6 +28,7 @@ async def test_mail_in_and_out_on_the_ticket_timeline(kith_app, deliver, run_job
     await run_jobs()
     page = await kith_app.run("ticket.timeline", {"ticket": ticket["id"]}, admin)
     emails = [i for i in page.items if i.kind == "email"]
-    assert [i.data["direction"] for i in emails] == ["out", "in"]
-    assert emails[1].summary == "Email from ada@customer.org: Timeline"
-    assert emails[0].data["status"] == "sent"
+    # newest first: the agent's reply, the acknowledgement, the customer's mail
+    assert [i.data["direction"] for i in emails] == ["out", "out", "in"]
+    assert emails[2].summary == "Email from ada@customer.org: Timeline"
+    assert all(e.data["status"] == "sent" for e in emails[:2])

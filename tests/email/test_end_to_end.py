@@ -66,7 +66,8 @@ async def test_ticket_by_mail_reply_answer_solve_and_csat(
     subjects = [m["Subject"] for m in sink.messages]
     assert any(s.startswith("How did we do?") for s in subjects), subjects
     csat = next(m for m in sink.messages if m["Subject"].startswith("How did we do?"))
-    assert "rating=good" in csat.get_content()
+    assert "rating=good" in csat.get_body(("plain",)).get_content()
+    assert "rating=good" in csat.get_body(("html",)).get_content()
     assert all(env["to"] == ["ada@customer.org"] for env in sink.envelopes)
 
 
