@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,12 +23,22 @@ from ..errors import invalid
 from ..refs import resolve
 
 
-def _email(value: str) -> str:
+@lru_cache(maxsize=4096)
+def _normalized_email(value: str) -> tuple[bool, str]:
+    """``(True, normalized)`` or ``(False, reason)``: the same address is often checked twice
+    in one command (a capture and its nested create), and email-validator is not cheap."""
     try:
         info = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
-    return info.normalized.lower()
+        return False, str(exc)
+    return True, info.normalized.lower()
+
+
+def _email(value: str) -> str:
+    ok, result = _normalized_email(value)
+    if not ok:
+        raise ValueError(f"{value!r} is not a valid email address: {result}")
+    return result
 
 
 def _time_zone(value: str) -> str:
