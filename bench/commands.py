@@ -171,7 +171,7 @@ class KithContestant(Contestant):
     name = "kith"
 
     async def open(self) -> None:
-        self.kith = Kith(Settings(database_url=self.url))
+        self.kith = Kith(Settings(database_url=self.url, load_entry_points=False))
         await self.kith.start()
         user = await self.kith.run(
             "user.create",
@@ -488,7 +488,9 @@ class Databases:
 
     def _plugin_apps(self) -> list[str]:
         if self._apps is None:
-            self._apps = Kith(Settings(database_url="sqlite:///:memory:")).hooks.tables()
+            self._apps = Kith(
+                Settings(database_url="sqlite:///:memory:", load_entry_points=False)
+            ).hooks.tables()
         return self._apps
 
     async def _pg(self, sql: str) -> None:

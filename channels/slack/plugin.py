@@ -45,11 +45,10 @@ def kith_commands() -> list[kith.CommandSpec]:
 
 @kith.hookimpl
 def kith_jobs() -> list[kith.JobSpec]:
-    """``slack.digest`` (one per user who wants it) and the daily ``slack.prune_seen``."""
+    """``slack.digest``: one scheduled job per user who wants the digest."""
     from .digest import JOBS
-    from .seen import prune_seen
 
-    return [*JOBS, prune_seen]
+    return list(JOBS)
 
 
 @kith.hookimpl

@@ -391,20 +391,52 @@ async def name_block(kith: Kith, entity: str, tokens: Iterable[str]) -> set[int]
 
 async def _same_email(kith: Kith, email: str) -> set[int]:
     """Contacts with an address of the same key (``Jane.Roe+x@googlemail.com`` is
-    ``janeroe@gmail.com``): a range of the unique index on addresses starting alike, keyed
-    here."""
-    start = email[:3]
-    if not start:
+    ``janeroe@gmail.com``), through ranges of the unique index on addresses: for most
+    domains the key only drops a ``+tag``, so the address itself and ``local+…`` are the
+    only candidates; Gmail ignores dots too, so there the range is the first letters."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    base = local.split("+", 1)[0]
+    if not base or not domain:
         return set()
-    end = start[:-1] + chr(ord(start[-1]) + 1)
+    if domain in ("gmail.com", "googlemail.com"):
+        start = base[:3]
+        where, params = (
+            '"email" >= ? AND "email" < ?',
+            [start, start[:-1] + chr(ord(start[-1]) + 1)],
+        )
+    else:  # the address itself, or local+… ("," is the character after "+")
+        where = '("email" = ? OR ("email" >= ? AND "email" < ?))'
+        params = [f"{base}@{domain}", base + "+", base + ","]
     rows = await _like(
         kith,
-        'SELECT "contact_id", "email" FROM "contact_emails" WHERE "email" >= ? AND "email" < ? '
-        "LIMIT 2000",
-        [start, end],
+        f'SELECT "contact_id", "email" FROM "contact_emails" WHERE {where} LIMIT 2000',  # noqa: S608
+        params,
     )
     key = email_key(email)
     return {r["contact_id"] for r in rows if email_key(r["email"]) == key}
+
+
+# The last nine characters of a phone without its usual separators: the expression of the
+# contacts_phone_tail index (migration kith_0008), which the duplicate check's query must
+# repeat exactly for the database to use the index.
+_STRIPPED = (
+    "replace(replace(replace(replace(replace(replace(\"phone\", ' ', ''), '-', ''), "
+    "'.', ''), '(', ''), ')', ''), '+', '')"
+)
+PHONE_TAIL = {"sqlite": f"substr({_STRIPPED}, -9)", "postgres": f"right({_STRIPPED}, 9)"}
+
+
+async def _same_phone(kith: Kith, phone: str | None) -> set[int]:
+    key = phone_key(phone)
+    if key is None:
+        return set()
+    rows = await _like(
+        kith,
+        f'SELECT "id", "phone" FROM "contacts" WHERE {PHONE_TAIL[kith.db.dialect]} = ? '  # noqa: S608
+        'AND "archived_at" IS NULL LIMIT 500',
+        [key],
+    )
+    return {r["id"] for r in rows if phone_key(r["phone"]) == key}
 
 
 async def candidate_people(kith: Kith, record_id: int) -> list[Person]:
@@ -429,14 +461,7 @@ async def candidate_people(kith: Kith, record_id: int) -> list[Person]:
     )
     for r in mine:
         ids.update(await _same_email(kith, r["email"]))
-    key = phone_key(row["phone"])
-    if key is not None:
-        found = await _like(
-            kith,
-            f'SELECT "id", "phone" FROM "contacts" WHERE "phone" LIKE ? AND {active} LIMIT 500',  # noqa: S608
-            ["%" + key[-4:]],
-        )
-        ids.update(r["id"] for r in found if phone_key(r["phone"]) == key)
+    ids.update(await _same_phone(kith, row["phone"]))
     if ids == {record_id}:
         return []  # nobody shares a word, an address or a number with it
     return [p for p in await load_people(kith, sorted(ids))]

@@ -145,3 +145,30 @@ async def test_finding_duplicates_needs_read_access_and_a_known_record(kith_app,
     with pytest.raises(KithError) as info:
         await run_command("duplicates.find", {"entity": "planets"})
     assert info.value.fields[0].field == "entity"
+
+
+async def test_a_new_contact_is_flagged_by_phone_or_plus_address_through_indexes(
+    kith_app, run_command, events
+):
+    """Phones match on their last nine digits whatever the separators; addresses match
+    without their +tag; both through indexes (the plan is checked on SQLite)."""
+    first = await run_command(
+        "contact.create",
+        {"name": "Li Wei", "email": "li+crm@acme.example", "phone": "+86 (10) 6552-9988"},
+    )
+    by_phone = await run_command("contact.create", {"name": "Wei Li", "phone": "010 6552 9988"})
+    by_mail = await run_command("contact.create", {"name": "L. W.", "email": "li@acme.example"})
+    await kith_app.drain()
+    flagged = await rows(kith_app, 'SELECT * FROM "duplicate_pairs" ORDER BY "id"')
+    assert {(p["record_id"], p["other_id"]) for p in flagged} >= {
+        (first.id, by_phone.id),
+        (first.id, by_mail.id),
+    }
+    if kith_app.db.dialect == "sqlite":
+        from kith.dataio.duplicates import PHONE_TAIL
+
+        plan = await kith_app.db.fetch(
+            f'EXPLAIN QUERY PLAN SELECT "id" FROM "contacts" WHERE {PHONE_TAIL["sqlite"]} = ?',
+            ["106552998"],
+        )
+        assert "contacts_phone_tail" in str(plan)
