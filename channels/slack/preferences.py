@@ -132,7 +132,13 @@ def _out(user: Any, prefs: dict[str, Any], now: datetime) -> NotifyOut:
     )
 
 
-@kith.command("slack.notify_get", input=NotifyRef, output=NotifyOut, permission="profile.read")
+@kith.command(
+    "slack.notify_get",
+    input=NotifyRef,
+    output=NotifyOut,
+    permission="profile.read",
+    read_only=True,
+)
 async def notify_get(ctx: kith.Context, data: NotifyRef) -> NotifyOut:
     """Which Slack DMs a user gets: assignments, mentions, the morning digest (yours, or
     anyone's for an admin)."""

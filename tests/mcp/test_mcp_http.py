@@ -168,8 +168,15 @@ async def test_roles_decide_the_tools_of_a_token_without_scopes(make_actor, toke
     async with mcp_session(f"{base_url}/mcp", await token_for(viewer)) as session:
         listed = await session.list_tools()
         refused = await session.call_tool("contact.create", {"name": "Eve"})
-    # a viewer reads, and looks after their own log-in (password, two-factor codes)
-    own_profile = {"user.set_password", "user.totp_setup", "user.totp_confirm", "user.totp_disable"}
+    # a viewer reads, and looks after their own log-in (password, two-factor codes) and
+    # their own Slack notifications
+    own_profile = {
+        "user.set_password",
+        "user.totp_setup",
+        "user.totp_confirm",
+        "user.totp_disable",
+        "slack.notify_set",
+    }
     writes = {t.name for t in listed.tools if not t.annotations.read_only_hint}
     assert writes == own_profile
     assert refused.is_error is True and "contacts.write" in refused.content[0].text
