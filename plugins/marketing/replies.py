@@ -1,7 +1,8 @@
 """Mail to ``replies@`` (the Reply-To of sequence emails): the contact answered.
 
-The reply is logged on the contact's timeline as an inbound email activity, their active
-sequences stop (reason ``replied``) and ``marketing.reply_received`` is emitted. Automatic
+The reply is logged on the contact's timeline as an inbound email activity; an enrollment
+waiting in a reply branch takes its "replied" way, their other active sequences stop (reason
+``replied``), and ``marketing.reply_received`` is emitted. Automatic
 replies (out of office), bulk mail and bounces stop nothing.
 """
 
@@ -33,12 +34,13 @@ async def handle(ctx: kith.Context, message: dict[str, Any]) -> dict[str, Any]:
             "contact": contact_id,
         },
     )
-    stopped = await ctx.run("sequence.stop_for", {"contact": contact_id, "reason": "replied"})
+    outcome = await ctx.run("sequence.replied", {"contact": contact_id})
     ctx.emit(
         "marketing.reply_received",
         "contact",
         contact_id,
         activity=activity.id,
-        stopped=[e.id for e in stopped.items],
+        stopped=outcome.stopped,
+        branched=outcome.branched,
     )
     return {"status": "handled", "contact": contact_id}

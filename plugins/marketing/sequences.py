@@ -2,11 +2,15 @@
 
 A step is an ``email`` (subject and text, jinja2 templates checked when the sequence is
 saved, sent through ``marketing.send`` and so through the consent gate), a ``wait`` (days),
-or a ``task`` for the contact's owner. Each enrollment moves on through the durable job
-``marketing.sequence_step``, keyed by the enrollment, so stopping it cancels what was
-scheduled. An email step waits for the sequence's sending window (hours in its time zone)
-and its daily cap. A reply (mail to ``replies@``), a withdrawn consent, a bounce (the gate
-refuses the next email) or a won deal stops the enrollment.
+a ``task`` for the contact's owner, or a ``branch`` on a reply: wait up to N days for one,
+then go on to one step if they replied and another if they did not.
+
+Each enrollment moves on through the durable job ``marketing.sequence_step``, keyed by the
+enrollment, so stopping it cancels what was scheduled. An email step waits for the
+sequence's sending window (hours in its time zone) and its daily caps (the sequence's, and
+the plugin's cap on all marketing mail a day). A reply (mail to ``replies@``) decides a
+branch waiting for one and otherwise stops the enrollment; a withdrawn consent, a bounce
+(the gate refuses the next email) or a won deal stops it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from . import consent
 from .mail import render
+from .settings import marketing_settings
 from .tables import MarketingEnrollment, MarketingSend, MarketingSequence
 
 STEP_JOB = "marketing.sequence_step"
@@ -50,7 +55,19 @@ class TaskStep(BaseModel):
     due_days: float = Field(1, ge=0, le=365)
 
 
-Step = Annotated[EmailStep | WaitStep | TaskStep, Field(discriminator="kind")]
+class BranchStep(BaseModel):
+    kind: Literal["branch"]
+    on: Literal["reply"] = Field("reply", description="What the branch waits for")
+    within_days: float = Field(3, gt=0, le=90, description="How long to wait for it")
+    replied: int | Literal["stop"] = Field(
+        "stop", description="They replied: go to this step (numbered from 1), or stop"
+    )
+    no_reply: int | Literal["next", "stop"] = Field(
+        "next", description="No reply in time: go to this step, the next one, or stop"
+    )
+
+
+Step = Annotated[EmailStep | WaitStep | TaskStep | BranchStep, Field(discriminator="kind")]
 
 
 class SequenceIn(kith.Input):
@@ -150,6 +167,15 @@ async def create(ctx: kith.Context, data: SequenceIn) -> SequenceOut:
         if isinstance(step, EmailStep):
             render(f"steps.{i}.subject", step.subject, SAMPLE)
             render(f"steps.{i}.text", step.text, SAMPLE)
+        if isinstance(step, BranchStep):
+            for name in ("replied", "no_reply"):
+                target = getattr(step, name)
+                if isinstance(target, int) and not i + 1 < target <= len(data.steps):
+                    raise kith.invalid(
+                        f"steps.{i}.{name}",
+                        f"step {target} is not a later step of this sequence (it has "
+                        f"{len(data.steps)}; a branch goes forward, so a sequence never loops)",
+                    )
     if await ctx.find_one(MarketingSequence, name=data.name) is not None:
         raise kith.invalid("name", f"a sequence is already called {data.name}", "taken")
     row = await ctx.insert(MarketingSequence, data.model_dump(mode="json"))
@@ -254,11 +280,111 @@ def next_window(seq: dict[str, Any], now: datetime) -> datetime | None:
     return datetime.combine(day, time(seq["window_start"]), tzinfo=zone)
 
 
-async def _sent_today(ctx: kith.Context, seq: dict[str, Any], now: datetime) -> int:
+async def sent_since(ctx: kith.Context, start: datetime, sequence_id: int | None = None) -> int:
+    """Marketing emails sent since ``start`` (by one sequence, or all): an index range."""
+    statements = ctx.kith.db.statements
+    codec = statements.codec(MarketingSend)
+    marks = statements.placeholders(2, 1)
+    sql = f'SELECT COUNT(*) AS n FROM "marketing_sends" WHERE "sent_at" >= {marks[0]}'  # noqa: S608
+    params: list[Any] = [codec.encode("sent_at", start)]
+    if sequence_id is not None:
+        sql += f' AND "sequence_id" = {marks[1]}'
+        params.append(sequence_id)
+    rows = await ctx.fetch(sql, params)
+    return int(rows[0]["n"]) if rows else 0
+
+
+async def over_cap(ctx: kith.Context, seq: dict[str, Any], now: datetime) -> bool:
+    """Has today's mail reached the sequence's cap, or the cap on all marketing mail?"""
     zone = ZoneInfo(seq["time_zone"])
     start = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
-    rows = await ctx.select(MarketingSend, sequence_id=seq["id"])
-    return sum(1 for r in rows if r["sent_at"] >= start)
+    if await sent_since(ctx, start, seq["id"]) >= seq["daily_cap"]:
+        return True
+    sender_cap = marketing_settings(ctx).sender_daily_cap
+    return await sent_since(ctx, now - timedelta(days=1)) >= sender_cap
+
+
+def _last(log: list[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
+    return next((e for e in reversed(log) if all(e.get(k) == v for k, v in match.items())), None)
+
+
+async def _goto(
+    ctx: kith.Context, row: dict[str, Any], target: int | str, entry: dict[str, Any], key: str
+) -> None:
+    """Leave a branch for ``target``: a step number (from 1), ``next`` or ``stop``."""
+    log = [*(row["log"] or []), entry][-100:]
+    if target == "stop":
+        row, _ = await ctx.update(MarketingEnrollment, row, {"log": log}, record_history=False)
+        await stop_enrollment(ctx, row, f"branch: {entry['took']}")
+        return
+    step = row["step"] + 1 if target == "next" else int(target) - 1
+    await ctx.update(MarketingEnrollment, row, {"step": step, "log": log}, record_history=False)
+    await ctx.schedule(STEP_JOB, {"enrollment": row["id"]}, key=key)
+
+
+async def run_branch(
+    ctx: kith.Context, row: dict[str, Any], step: dict[str, Any], key: str
+) -> None:
+    """A reply branch: wait for the reply (or the deadline), then take a way."""
+    now, log = ctx.now(), row["log"] or []
+    started = _last(log, step=row["step"], kind="branch")
+    if started is None:  # just arrived: wait until the deadline (a reply comes sooner)
+        until = now + timedelta(days=float(step["within_days"]))
+        entry = {"step": row["step"], "kind": "branch", "at": now.isoformat(),
+                 "until": until.isoformat()}  # fmt: skip
+        await ctx.update(
+            MarketingEnrollment, row, {"log": [*log, entry][-100:]}, record_history=False
+        )
+        await ctx.schedule(STEP_JOB, {"enrollment": row["id"]}, at=until, key=key)
+        return
+    reply = _last(log, kind="reply")
+    if reply is not None and reply["at"] >= started["at"]:
+        took = {"step": row["step"], "kind": "branch_taken", "took": "replied",
+                "at": now.isoformat()}  # fmt: skip
+        await _goto(ctx, row, step["replied"], took, key)
+    elif now >= datetime.fromisoformat(started["until"]):
+        took = {"step": row["step"], "kind": "branch_taken", "took": "no reply",
+                "at": now.isoformat()}  # fmt: skip
+        await _goto(ctx, row, step["no_reply"], took, key)
+    else:  # woken early (a retry): wait on
+        await ctx.schedule(
+            STEP_JOB, {"enrollment": row["id"]}, at=datetime.fromisoformat(started["until"]),
+            key=key,
+        )  # fmt: skip
+
+
+class Replied(kith.Input):
+    contact: int
+
+
+class RepliedOut(BaseModel):
+    stopped: list[int]
+    branched: list[int]
+
+
+@kith.command("sequence.replied", input=Replied, output=RepliedOut, permission="sequences.write")
+async def replied(ctx: kith.Context, data: Replied) -> RepliedOut:
+    """The contact replied: an enrollment waiting in a reply branch takes its "replied" way
+    at once; every other active enrollment of theirs stops (reason ``replied``)."""
+    out = RepliedOut(stopped=[], branched=[])
+    for row in await ctx.select(MarketingEnrollment, contact_id=data.contact, status="active"):
+        seq = await ctx.find_one(MarketingSequence, id=row["sequence_id"])
+        steps = (seq or {}).get("steps") or []
+        step = steps[row["step"]] if row["step"] < len(steps) else {}
+        if step.get("kind") == "branch" and step.get("on", "reply") == "reply":
+            entry = {"kind": "reply", "at": ctx.now().isoformat()}
+            row, _ = await ctx.update(
+                MarketingEnrollment,
+                row,
+                {"log": [*(row["log"] or []), entry][-100:]},
+                record_history=False,
+            )
+            await ctx.schedule(STEP_JOB, {"enrollment": row["id"]}, key=f"sequence:{row['id']}")
+            out.branched.append(row["id"])
+        else:
+            await stop_enrollment(ctx, row, "replied")
+            out.stopped.append(row["id"])
+    return out
 
 
 @kith.job(STEP_JOB, max_attempts=5, backoff_base_s=60.0)
@@ -277,11 +403,14 @@ async def step_job(ctx: kith.Context, payload: dict[str, Any]) -> None:
         ctx.emit("sequence.completed", "contact", row["contact_id"], enrollment=row["id"])
         return
     step, now, key = steps[row["step"]], ctx.now(), f"sequence:{row['id']}"
+    if step["kind"] == "branch":
+        await run_branch(ctx, row, step, key)
+        return
     entry: dict[str, Any] = {"step": row["step"], "kind": step["kind"], "at": now.isoformat()}
     at = now
     if step["kind"] == "email":
         opens = next_window(seq, now)
-        if opens is None and await _sent_today(ctx, seq, now) >= seq["daily_cap"]:
+        if opens is None and await over_cap(ctx, seq, now):
             opens = next_window(seq, now + timedelta(days=1)) or now + timedelta(days=1)
         if opens is not None:
             await ctx.schedule(STEP_JOB, {"enrollment": row["id"]}, at=opens, key=key)

@@ -27,6 +27,13 @@ class MarketingSettings(BaseModel):
     replies_address: str = Field(
         "replies", max_length=64, description="Local part sequence replies go to (replies@…)"
     )
+    sender_daily_cap: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="Marketing emails in any 24 hours from our sending address, all sequences "
+        "together (each sequence also has its own daily cap)",
+    )
     optin_days: int = Field(7, ge=1, le=60, description="How long an opt-in link works")
     form_rate_per_minute: int = Field(10, ge=1, description="Form posts per address a minute")
     form_max_bytes: int = Field(65_536, ge=1024, le=1_000_000, description="Largest form post")
