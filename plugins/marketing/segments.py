@@ -1,12 +1,14 @@
 """Segments: saved filters over contacts whose membership Kith keeps.
 
 A segment is the filter language of ``contact.list`` (fields, custom fields, tags, dates,
-lifecycle stage), plus consent (``{"newsletter": "granted"}``) and inactivity ("no activity
-logged for 30 days"). ``segment.refresh`` (and a job every 15 minutes while segments
-exist) recomputes the members with one query per condition and a set difference against
-the stored members;
-each contact that enters or leaves emits ``segment.entered`` / ``segment.exited`` (which
-automations can start from: enroll in a sequence on entry).
+lifecycle stage), plus consent (``{"newsletter": "granted"}``), inactivity ("no activity
+logged for 30 days"), a lead score ("a lead of theirs scores 50 or more"), activity of given
+kinds ("a meeting or a call in the last 14 days") and sequences ("enrolled in Welcome").
+
+``segment.refresh`` (and a job every 15 minutes while segments exist) recomputes the members
+with one query per condition and a set difference against the stored members; each contact
+that enters or leaves emits ``segment.entered`` / ``segment.exited`` (which automations can
+start from: enroll in a sequence on entry).
 """
 
 from __future__ import annotations
@@ -18,10 +20,24 @@ import kith
 from pydantic import BaseModel, Field
 
 from . import consent
-from .tables import MarketingSegment, MarketingSegmentMember
+from .tables import MarketingSegment, MarketingSegmentMember, MarketingSequence
 
 REFRESH_JOB = "marketing.segments_refresh"
 EVENTS_PER_REFRESH = 10_000  # beyond this, one summary event instead of one per contact
+
+
+ACTIVITY_KINDS = ("call", "email", "meeting", "note")
+
+
+class ActivityCondition(BaseModel):
+    kinds: list[str] = Field(min_length=1, max_length=4, description="call, email, meeting, note")
+    within_days: int = Field(30, ge=1, le=3650)
+    direction: str | None = Field(None, pattern="^(inbound|outbound)$", description="For emails")
+
+
+class SequenceCondition(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    status: str = Field("any", pattern="^(any|active|completed|stopped)$")
 
 
 class SegmentIn(kith.Input):
@@ -34,6 +50,11 @@ class SegmentIn(kith.Input):
         default_factory=dict, max_length=10, description="purpose → pending|granted|withdrawn"
     )
     inactive_days: int | None = Field(None, ge=1, le=3650, description="No activity for N days")
+    min_score: int | None = Field(
+        None, ge=-100_000, le=100_000, description="A lead of theirs scores at least this"
+    )
+    activity: ActivityCondition | None = Field(None, description="Had activity of these kinds")
+    sequence: SequenceCondition | None = Field(None, description="Enrolled in a sequence")
 
 
 class SegmentOut(BaseModel):
@@ -43,6 +64,9 @@ class SegmentOut(BaseModel):
     filter: dict[str, Any]
     consent: dict[str, str]
     inactive_days: int | None
+    min_score: int | None = None
+    activity: dict[str, Any] | None = None
+    sequence: dict[str, Any] | None = None
     member_count: int
     computed_at: datetime | None
 
@@ -78,8 +102,20 @@ class SegmentList(BaseModel):
     items: list[SegmentOut]
 
 
+CONDITIONS = ("min_score", "activity", "sequence")
+
+
 def segment_out(row: dict[str, Any]) -> SegmentOut:
-    return SegmentOut(**{k: row[k] for k in SegmentOut.model_fields})
+    stored = {k: v for k, v in row.items() if k in SegmentOut.model_fields}
+    return SegmentOut(**stored, **(row.get("conditions") or {}))
+
+
+def _stored(data: SegmentIn) -> dict[str, Any]:
+    """The row: the conditions added since the first version live in one JSON column."""
+    values = data.model_dump(mode="json")
+    conditions = {k: values.pop(k) for k in CONDITIONS}
+    values["conditions"] = {k: v for k, v in conditions.items() if v is not None}
+    return values
 
 
 async def _segment(ctx: kith.Context, name: str, field: str = "segment") -> dict[str, Any]:
@@ -100,6 +136,24 @@ async def members_of(ctx: kith.Context, row: dict[str, Any]) -> set[int]:
         since = ctx.now() - timedelta(days=row["inactive_days"])
         recent = {"occurred_at": {"gte": since.isoformat()}}
         ids -= set(await kith.matching_ids(ctx, "activity", recent, column="contact_id"))
+    conditions = row.get("conditions") or {}
+    if ids and conditions.get("min_score") is not None:
+        scored = {"score": {"gte": conditions["min_score"]}}
+        ids &= set(await kith.matching_ids(ctx, "lead", scored, column="contact_id"))
+    if ids and conditions.get("activity"):
+        wanted = conditions["activity"]
+        since = ctx.now() - timedelta(days=wanted["within_days"])
+        done: dict[str, Any] = {"occurred_at": {"gte": since.isoformat()}, "kind": wanted["kinds"]}
+        if wanted.get("direction"):
+            done["direction"] = wanted["direction"]
+        ids &= set(await kith.matching_ids(ctx, "activity", done, column="contact_id"))
+    if ids and conditions.get("sequence"):
+        wanted = conditions["sequence"]
+        seq = await ctx.find_one(MarketingSequence, name=wanted["name"])
+        equals: dict[str, Any] = {"sequence_id": seq["id"] if seq else 0}
+        if wanted.get("status", "any") != "any":
+            equals["status"] = wanted["status"]
+        ids &= await _column(ctx, "marketing_enrollments", "contact_id", equals)
     return ids
 
 
@@ -110,6 +164,19 @@ async def _column(ctx: kith.Context, table: str, column: str, equals: dict[str, 
     where = " AND ".join(f'"{k}" = {m}' for k, m in zip(equals, marks, strict=True))
     sql = f'SELECT "{column}" AS v FROM "{table}" WHERE {where}'  # noqa: S608 - fixed names
     return {r["v"] for r in await ctx.fetch(sql, list(equals.values()))}
+
+
+async def _check_conditions(ctx: kith.Context, data: SegmentIn) -> None:
+    if data.activity is not None:
+        for i, kind in enumerate(data.activity.kinds):
+            if kind not in ACTIVITY_KINDS:
+                raise kith.invalid(
+                    f"activity.kinds.{i}", f"{kind!r} is not one of {', '.join(ACTIVITY_KINDS)}"
+                )
+    if data.sequence is not None:
+        seq = await ctx.find_one(MarketingSequence, name=data.sequence.name)
+        if seq is None or seq["archived_at"] is not None:
+            raise kith.not_found("sequence", data.sequence.name, "sequence.name")
 
 
 def _check(ctx: kith.Context, data: SegmentIn) -> None:
@@ -159,12 +226,14 @@ async def refresh_one(ctx: kith.Context, row: dict[str, Any]) -> tuple[int, int]
 
 @kith.command("segment.create", input=SegmentIn, output=SegmentOut, permission="segments.manage")
 async def create(ctx: kith.Context, data: SegmentIn) -> SegmentOut:
-    """Save a segment (a filter as in ``contact.list``, consent, inactivity) and compute its
-    members at once. A filter on an unknown field is refused, naming it."""
+    """Save a segment (a filter as in ``contact.list``, consent, inactivity, a lead score,
+    recent activity of some kinds, a sequence) and compute its members at once. A filter on
+    an unknown field, an unknown activity kind or sequence is refused, naming it."""
     _check(ctx, data)
+    await _check_conditions(ctx, data)
     if await ctx.find_one(MarketingSegment, name=data.name) is not None:
         raise kith.invalid("name", f"a segment is already called {data.name}", "taken")
-    row = await ctx.insert(MarketingSegment, data.model_dump(mode="json"))
+    row = await ctx.insert(MarketingSegment, _stored(data))
     ctx.emit("segment.created", "segment", row["id"], segment=data.name)
     await refresh_one(ctx, row)
     await plan_refresh(ctx)

@@ -103,6 +103,7 @@ class MarketingSegment(Table, tablename="marketing_segments"):
     filter = JSON(default="{}")  # the filter language of contact.list
     consent = JSON(default="{}")  # purpose → status the members must have
     inactive_days = Integer(null=True, default=None)  # no activity logged for that long
+    conditions = JSON(default="{}")  # min_score, activity, sequence (see segments.py)
     member_count = Integer(default=0)
     computed_at = Timestamptz(null=True, default=None)
     archived_at = Timestamptz(null=True, default=None)

@@ -115,3 +115,48 @@ def test_the_segment_verb_asks_for_the_count():
     assert (invocation.command, invocation.payload) == ("segment.get", {"segment": "Quiet gold"})
     with pytest.raises(kith.KithError):
         SEGMENT.parse([], None)
+
+
+async def test_score_recent_activity_and_sequence_conditions(run_command, clock):
+    ada, bob, cy = await _people(run_command)
+    for person, score in ((ada, 80), (bob, 20)):
+        await run_command(
+            "lead.create",
+            {"name": person.name, "email": f"{person.name.lower()}@leads.example",
+             "contact": person.id, "score": score},
+        )  # fmt: skip
+    hot = await run_command("segment.create", {"name": "Hot", "min_score": 50})
+    assert hot.member_count == 1 and hot.min_score == 50
+    assert (await run_command("segment.members", {"segment": "Hot"})).contacts == [ada.id]
+
+    await run_command("activity.log", {"kind": "meeting", "body": "Demo", "contact": bob.id})
+    clock.advance(days=20)
+    await run_command("activity.log", {"kind": "call", "body": "Chat", "contact": cy.id})
+    await run_command("activity.log", {"kind": "note", "body": "FYI", "contact": ada.id})
+    talked = await run_command(
+        "segment.create",
+        {"name": "Talked lately", "activity": {"kinds": ["call", "meeting"], "within_days": 14}},
+    )
+    assert (await run_command("segment.members", {"segment": "Talked lately"})).contacts == [cy.id]
+    assert talked.activity == {"kinds": ["call", "meeting"], "within_days": 14, "direction": None}
+
+    await run_command(
+        "sequence.create",
+        {"name": "Nurture", "purpose": "newsletter", "steps": [{"kind": "wait", "days": 9}]},
+    )
+    await run_command("sequence.enroll", {"sequence": "Nurture", "contact": bob.id})
+    await run_command(
+        "segment.create",
+        {"name": "In nurture", "sequence": {"name": "Nurture", "status": "active"}},
+    )
+    assert (await run_command("segment.members", {"segment": "In nurture"})).contacts == [bob.id]
+
+
+async def test_unknown_activity_kinds_and_sequences_are_named(run_command):
+    with pytest.raises(kith.KithError) as bad_kind:
+        await run_command("segment.create", {"name": "X", "activity": {"kinds": ["call", "fax"]}})
+    assert bad_kind.value.fields[0].field == "activity.kinds.1"
+    with pytest.raises(kith.KithError) as bad_sequence:
+        await run_command("segment.create", {"name": "Y", "sequence": {"name": "Nope"}})
+    assert bad_sequence.value.fields[0].field == "sequence.name"
+    assert (await run_command("segment.list", {})).items == []
