@@ -95,13 +95,22 @@ async def main(n: int, replies: int) -> None:
     import kith
     from kith.channels.email.server import start_server
     from kith.migrate import migrate
+    from kith.settings import PluginsFile
 
     tmp = Path(tempfile.mkdtemp())
     url = f"sqlite:///{tmp / 'bench.db'}"
-    apps = kith.Kith(kith.Settings(database_url="sqlite:///:memory:")).hooks.tables()
+    bundled = kith.Settings(database_url="sqlite:///:memory:", load_entry_points=False)
+    apps = kith.Kith(bundled).hooks.tables()
     await asyncio.to_thread(migrate, url, apps)
-    settings = kith.Settings(database_url=url, plugins_file="/nonexistent", secret_key="b" * 20)
-    app = kith.Kith(settings)
+    settings = kith.Settings(
+        database_url=url,
+        plugins_file="/nonexistent",
+        secret_key="b" * 20,
+        load_entry_points=False,
+    )
+    # acknowledgements (one per new ticket) go to a maildir of the run, not the repository
+    plugins = PluginsFile(settings={"email": {"maildir": str(tmp / "maildir")}})
+    app = kith.Kith(settings, plugins_file=plugins)
     await app.start(run_jobs=False)
     server = await start_server(app, port=0)
     port = server.sockets[0].getsockname()[1]
