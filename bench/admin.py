@@ -68,8 +68,18 @@ async def load_deals(app: kith.Kith, n: int, owners: list[int]) -> None:
     )
     stages = [s.id for s in pipeline.stages if s.kind == "open"]
     st = app.db.statements
-    cols = ("title", "value_minor", "currency", "pipeline_id", "stage_id", "status", "owner_id",
-            "stage_changed_at", "created_at", "updated_at")
+    cols = (
+        "title",
+        "value_minor",
+        "currency",
+        "pipeline_id",
+        "stage_id",
+        "status",
+        "owner_id",
+        "stage_changed_at",
+        "created_at",
+        "updated_at",
+    )
     sql = st.insert(kith.Deal, cols, returning=False)
     codec = st.codec(kith.Deal)
     rnd = random.Random(5)
@@ -77,8 +87,18 @@ async def load_deals(app: kith.Kith, n: int, owners: list[int]) -> None:
     async with app.db.transaction() as tx:
         for i in range(n):
             when = now - timedelta(days=rnd.randint(0, 60))
-            values = (f"Deal {i}", rnd.randint(1, 500) * 10_000, "EUR", pipeline.id,
-                      rnd.choice(stages), "open", rnd.choice(owners), when, when, when)
+            values = (
+                f"Deal {i}",
+                rnd.randint(1, 500) * 10_000,
+                "EUR",
+                pipeline.id,
+                rnd.choice(stages),
+                "open",
+                rnd.choice(owners),
+                when,
+                when,
+                when,
+            )
             await tx.execute(sql, codec.encode_values(cols, values))
     print(f"  {n:,} open deals", file=sys.stderr)
 
@@ -109,7 +129,9 @@ async def run(deals: int, tickets: int, requests: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         settings = kith.Settings(
-            database_url=url, plugins_file="/nonexistent", secret_key="bench" * 8,
+            database_url=url,
+            plugins_file="/nonexistent",
+            secret_key="bench" * 8,
             load_entry_points=False,
         )
         plugins = PluginsFile(settings={"api": {"rate_limit": 10**9}})
@@ -118,34 +140,48 @@ async def run(deals: int, tickets: int, requests: int) -> None:
         async with app:
             users = []
             for i in range(5):
-                users.append(await app.run(
-                    "user.create",
-                    {"email": f"rep{i}@bench.example", "name": f"Rep {i}", "role": "agent"},
-                    kith.SYSTEM,
-                ))
+                users.append(
+                    await app.run(
+                        "user.create",
+                        {"email": f"rep{i}@bench.example", "name": f"Rep {i}", "role": "agent"},
+                        kith.SYSTEM,
+                    )
+                )
             agent = users[0]
-            await app.run("user.set_password", {"user": agent.id, "password": PASSWORD},
-                          kith.SYSTEM)
-            token = (await app.run("token.create", {"user": agent.id, "name": "bench"},
-                                   kith.SYSTEM)).token
+            await app.run(
+                "user.set_password", {"user": agent.id, "password": PASSWORD}, kith.SYSTEM
+            )
+            token = (
+                await app.run("token.create", {"user": agent.id, "name": "bench"}, kith.SYSTEM)
+            ).token
             await load_deals(app, deals, [u.id for u in users])
             await load_tickets(app, tickets, agent)
             web = create_app(app, manage_lifecycle=False, run_jobs=False)
             transport = httpx.ASGITransport(app=web)
             async with httpx.AsyncClient(transport=transport, base_url="http://b.test") as c:
-                login = await c.post("/admin/login", data={"email": agent.email,
-                                                           "password": PASSWORD})
+                login = await c.post(
+                    "/admin/login", data={"email": agent.email, "password": PASSWORD}
+                )
                 assert login.status_code == 303, login.text
                 bearer = {"Authorization": f"Bearer {token}"}
                 cases = {
                     "board page": ("GET", "/admin/board", {}),
-                    "board JSON": ("POST", "/api/v1/commands/deal.board",
-                                   {"json": {"per_column": 50}, "headers": bearer}),
+                    "board JSON": (
+                        "POST",
+                        "/api/v1/commands/deal.board",
+                        {"json": {"per_column": 50}, "headers": bearer},
+                    ),
                     "queue page": ("GET", "/admin/tickets?queue=open", {}),
-                    "queue JSON": ("POST", "/api/v1/commands/ticket.queue",
-                                   {"json": {"queue": "open", "limit": 50}, "headers": bearer}),
-                    "queue counts JSON": ("POST", "/api/v1/commands/ticket.queues",
-                                          {"json": {}, "headers": bearer}),
+                    "queue JSON": (
+                        "POST",
+                        "/api/v1/commands/ticket.queue",
+                        {"json": {"queue": "open", "limit": 50}, "headers": bearer},
+                    ),
+                    "queue counts JSON": (
+                        "POST",
+                        "/api/v1/commands/ticket.queues",
+                        {"json": {}, "headers": bearer},
+                    ),
                 }
                 times: dict[str, list[float]] = {k: [] for k in cases}
                 for method, path, kw in cases.values():  # warm up
@@ -153,11 +189,14 @@ async def run(deals: int, tickets: int, requests: int) -> None:
                 for _ in range(requests):
                     for name, (method, path, kw) in cases.items():
                         times[name].append(await timed(c, method, path, **kw))
-        queue_json = [a + b for a, b in zip(times["queue JSON"], times["queue counts JSON"],
-                                             strict=True)]
+        queue_json = [
+            a + b for a, b in zip(times["queue JSON"], times["queue counts JSON"], strict=True)
+        ]
         times["queue JSON (both)"] = queue_json
-        print(f"\nAdmin pages on SQLite: {deals:,} open deals, {tickets:,} open tickets, "
-              f"{requests} requests each")
+        print(
+            f"\nAdmin pages on SQLite: {deals:,} open deals, {tickets:,} open tickets, "
+            f"{requests} requests each"
+        )
         print(f"{'':22}{'p50 ms':>9}{'p99 ms':>9}")
         for name in ("board page", "board JSON", "queue page", "queue JSON (both)"):
             values = times[name]
@@ -166,8 +205,10 @@ async def run(deals: int, tickets: int, requests: int) -> None:
             p99 = percentile(times[page], 0.99)
             ratio = statistics.median(times[page]) / statistics.median(times[json_name])
             ok = "met" if p99 < 150 and ratio <= 2 else "missed"
-            print(f"{page}: p99 {p99:.1f} ms (target < 150), page/JSON p50 ratio {ratio:.2f}x "
-                  f"(target <= 2x): {ok}")
+            print(
+                f"{page}: p99 {p99:.1f} ms (target < 150), page/JSON p50 ratio {ratio:.2f}x "
+                f"(target <= 2x): {ok}"
+            )
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ record, in C (rapidfuzz), from a handful of columns.
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
@@ -374,18 +375,41 @@ async def _indexed(
     return [r["id"] for r in await _like(kith, sql, [match, limit])]
 
 
+# Words found common, per database and entity, until when (monotonic seconds): a word shared
+# by many records stays so, and asking again is the costliest query of a check (on
+# PostgreSQL a prefix match of a common word builds a bitmap of nearly the whole table).
+_COMMON_FOR_S = 600.0
+_common: dict[tuple[int, str, str], float] = {}
+
+
+def _known_common(kith: Kith, entity: str, word: str) -> bool:
+    until = _common.get((id(kith), entity, word))
+    return until is not None and until > time.monotonic()
+
+
+def _remember_common(kith: Kith, entity: str, word: str) -> None:
+    if len(_common) > 10_000:
+        _common.clear()
+    _common[(id(kith), entity, word)] = time.monotonic() + _COMMON_FOR_S
+
+
 async def name_block(kith: Kith, entity: str, tokens: Iterable[str]) -> set[int]:
     """Records that could share a name with one whose name has ``tokens``, found through
     the full-text index (no table scan): those with all its words, and those with a word
-    starting like one of its uncommon words."""
+    starting like one of its uncommon words (a word found common is remembered for ten
+    minutes rather than asked again)."""
     words = sorted({w.lower() for t in tokens for w in _WORD.findall(t) if len(w) >= 3})
     if not words:
         return set()
     ids = set(await _indexed(kith, entity, words, BLOCK_LIMIT, prefix=False))
     for word in words:
+        if _known_common(kith, entity, word):
+            continue
         found = await _indexed(kith, entity, [word], COMMON_WORD + 1, prefix=True)
         if len(found) <= COMMON_WORD:
             ids.update(found)
+        else:
+            _remember_common(kith, entity, word)
     return ids
 
 

@@ -65,6 +65,7 @@ class PostgresDatabase(Database):
                 max_size=self._pool_max,
                 init=_init_connection,
                 reset=_keep_session,
+                server_settings={"plan_cache_mode": "force_custom_plan"},
             )
 
     async def close(self) -> None:
