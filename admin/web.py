@@ -169,7 +169,7 @@ def _safe_next(target: str | None) -> str:
 
 def build_router(app: kith.Kith) -> Router:
     """``/admin/…``: every page of the admin, and its static files."""
-    from .views import board, dashboards, records, search, settings_pages, tickets
+    from .views import automations, board, dashboards, records, search, settings_pages, tickets
 
     pages = Pages(app)
 
@@ -258,6 +258,6 @@ def build_router(app: kith.Kith) -> Router:
         )
 
     handlers: list[Any] = [login_form, login, logout, home, static]
-    for module in (board, tickets, records, dashboards, settings_pages, search):
+    for module in (board, tickets, records, dashboards, automations, settings_pages, search):
         handlers += module.routes(pages)
     return Router(path=PREFIX, route_handlers=handlers, request_max_body_size=MAX_BODY)

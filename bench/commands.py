@@ -58,11 +58,18 @@ DEFAULT_SLICE = 1000
 # ---- the workload -------------------------------------------------------------------------------
 
 
+# On PostgreSQL the Kith and raw contestants share one database: their contacts must not be
+# duplicates of each other (same name, same phone), or Kith's duplicate check (which the raw
+# driver does not run) would flag every create — on SQLite each has a database of its own.
+NUMBER_OFFSET = {"raw": 10_000_000, "sync": 20_000_000}
+
+
 def create_payload(i: int, tag: str = "c") -> dict[str, Any]:
+    n = i + NUMBER_OFFSET.get(tag, 0)
     return {
-        "name": f"Contact {i}",
+        "name": f"Contact {n}",
         "email": f"{tag}{i}@bench.example.com",
-        "phone": f"+33 1 {i:08d}",
+        "phone": f"+33 1 {n:08d}",
         "title": "Engineer",
     }
 

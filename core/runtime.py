@@ -7,6 +7,7 @@ is the one way anything changes: parse → authorize → validate hooks → one 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import uuid
@@ -31,6 +32,15 @@ from .scheduler import Scheduler
 from .settings import PluginsFile, Settings, load_plugins_file
 
 log = logging.getLogger("kith")
+
+# Errors of two transactions racing on PostgreSQL (SQLite runs one writer at a time): the
+# command wrote nothing, and running it again sees what the other committed.
+RACES = (
+    asyncpg.UniqueViolationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+RACE_RETRIES = 2
 
 _current_kith: Kith | None = None
 
@@ -195,50 +205,65 @@ class Kith:
         if outer is not None and outer.kith is self:
             return await self._run_nested(outer, name, payload)
         spec = self.registry.get(name)
-        try:
-            data = self._parse(spec, payload)
-            actor.require(spec.permission, name)
-            actor.require_scope(name, spec.read_only)
-            data = await self.hooks.validate(name, data, actor)
-            if spec.read_only:
-                ctx = Context(self, actor, spec, tx=None)
-                token = current_context.set(ctx)
-                try:
-                    return self._output(spec, await spec.handler(ctx, data))
-                finally:
-                    current_context.reset(token)
-            async with self.db.transaction() as tx:
-                claim = None
-                if idempotency_key is not None:
-                    claim = await idempotency.claim(
-                        tx, self.db.statements, idempotency_key, name, payload, self.clock.now()
-                    )
-                    if claim.replayed:
-                        return self._output(spec, claim.replay)
-                ctx = Context(self, actor, spec, tx)
-                token = current_context.set(ctx)
-                try:
-                    result = self._output(spec, await spec.handler(ctx, data))
-                    if claim is not None:
-                        idempotency.remember(tx, self.db.statements, claim, result)
-                    ctx.flush()
-                finally:
-                    current_context.reset(token)
-        except KithError as err:
-            err.command = err.command or name
-            raise
-        except (OverflowError, asyncpg.DataError) as exc:
-            # a number no column can hold (found by fuzzing the API): bad input, not a bug
-            raise KithError(
-                "invalid_input", f"{name}: a number in the input is out of range.", command=name
-            ) from exc
-        except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
-            raise KithError(
-                "conflict",
-                f"{name} conflicts with existing data: {exc}",
-                status=409,
-                command=name,
-            ) from exc
+        for attempt in range(RACE_RETRIES + 1):
+            try:
+                data = self._parse(spec, payload)
+                actor.require(spec.permission, name)
+                actor.require_scope(name, spec.read_only)
+                data = await self.hooks.validate(name, data, actor)
+                if spec.read_only:
+                    ctx = Context(self, actor, spec, tx=None)
+                    token = current_context.set(ctx)
+                    try:
+                        return self._output(spec, await spec.handler(ctx, data))
+                    finally:
+                        current_context.reset(token)
+                async with self.db.transaction() as tx:
+                    claim = None
+                    if idempotency_key is not None:
+                        claim = await idempotency.claim(
+                            tx, self.db.statements, idempotency_key, name, payload, self.clock.now()
+                        )
+                        if claim.replayed:
+                            return self._output(spec, claim.replay)
+                    ctx = Context(self, actor, spec, tx)
+                    token = current_context.set(ctx)
+                    try:
+                        result = self._output(spec, await spec.handler(ctx, data))
+                        if claim is not None:
+                            idempotency.remember(tx, self.db.statements, claim, result)
+                        ctx.flush()
+                    finally:
+                        current_context.reset(token)
+            except KithError as err:
+                err.command = err.command or name
+                raise
+            except (OverflowError, asyncpg.DataError) as exc:
+                # a number no column can hold (found by fuzzing the API): bad input, not a bug
+                raise KithError(
+                    "invalid_input", f"{name}: a number in the input is out of range.", command=name
+                ) from exc
+            except RACES as exc:
+                # Two commands raced (both created the organization of a new domain, say):
+                # nothing was written, so run again; the second run sees the first's row.
+                if attempt < RACE_RETRIES:
+                    log.info("%s raced another command (%s); running it again", name, exc)
+                    await asyncio.sleep(0.002 * (attempt + 1))
+                    continue
+                raise KithError(
+                    "conflict",
+                    f"{name} conflicts with existing data: {exc}",
+                    status=409,
+                    command=name,
+                ) from exc
+            except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
+                raise KithError(
+                    "conflict",
+                    f"{name} conflicts with existing data: {exc}",
+                    status=409,
+                    command=name,
+                ) from exc
+            break
         if ctx.events:
             self.dispatcher.submit(ctx.events)
         if ctx.jobs_scheduled:

@@ -159,7 +159,7 @@
     if (e.key === "/") { const s = document.getElementById("global-search"); if (s) { e.preventDefault(); s.focus(); } return; }
     if (pendingG) {
       pendingG = false;
-      const go = { p: "/admin/board", t: "/admin/tickets", d: "/admin/dashboards", s: "/admin/settings" }[e.key];
+      const go = { p: "/admin/board", t: "/admin/tickets", d: "/admin/dashboards", a: "/admin/automations", s: "/admin/settings" }[e.key];
       if (go) { window.location.href = go; }
       return;
     }

@@ -255,3 +255,23 @@ async def test_routing_again_moves_the_contact_task_to_the_new_owner(team, run_c
         ana.user_id,
         carl.user_id,
     ]
+
+
+async def test_two_leads_from_one_new_company_at_once_both_land_on_one_organization(team, kith_app):
+    """On PostgreSQL both captures try to create the company's organization; the loser's
+    transaction is run again and finds the winner's (a web form must not fail on that)."""
+
+    async def one(i: int):
+        return await kith_app.run(
+            "lead.capture",
+            {"name": f"Ops {i}", "email": f"ops{i}@newco.example", "company": "NewCo"},
+            SYSTEM,
+        )
+
+    results = await asyncio.gather(*(one(i) for i in range(6)))
+    await kith_app.drain()
+    orgs = await rows(
+        kith_app, 'SELECT "id" FROM "organizations" WHERE "domain" = \'newco.example\''
+    )
+    assert len(orgs) == 1
+    assert {r.lead.organization_id for r in results} == {orgs[0]["id"]}

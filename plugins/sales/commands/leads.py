@@ -157,8 +157,18 @@ async def capture_lead(ctx: kith.Context, data: LeadCapture) -> CaptureOut:
             decision = Decision(ctx.actor.user_id, rule)
     created: list[str] = []
     if org is None and (found.business_domain or data.company):
-        org = await _new_organization(ctx, data, found.business_domain, decision.owner_id)
-        created.append(f"organization {org['name']} (#{org['id']})")
+        try:
+            org = await _new_organization(ctx, data, found.business_domain, decision.owner_id)
+            created.append(f"organization {org['name']} (#{org['id']})")
+        except kith.KithError as err:
+            # Another capture from the same new company committed its organization after
+            # our dedupe looked (two form posts at once): attach to it, as dedupe would have.
+            taken = err.code == "conflict" and err.fields and err.fields[0].field == "domain"
+            if not (taken and err.candidates):
+                raise
+            org = (
+                await ctx.run("organization.get", {"organization": err.candidates[0]["id"]})
+            ).model_dump()
     lead = await ctx.run(
         "lead.create",
         {
