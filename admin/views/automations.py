@@ -20,7 +20,8 @@ from litestar.response import Redirect
 
 from ..web import PREFIX, Pages, guarded
 
-PARTS = ("name", "when", "if", "then")
+PARTS = ("name", "when", "if", "then", "time_zone")  # what a problem can be next to
+FIELDS = ("name", "description", "time_zone", "when", "if", "then")  # the editor's inputs
 
 
 def _dump(value: Any) -> str:
@@ -35,6 +36,7 @@ def parts_of(definition: dict[str, Any]) -> dict[str, str]:
     return {
         "name": str(definition.get("name") or ""),
         "description": str(definition.get("description") or ""),
+        "time_zone": str(definition.get("time_zone") or ""),
         "when": when if isinstance(when, str) else _dump(when),
         "if": _dump(definition.get("if")),
         "then": _dump(definition.get("then")),
@@ -45,8 +47,9 @@ def definition_from(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
     """The definition the form describes, and the parts that are not readable YAML."""
     errors: dict[str, str] = {}
     definition: dict[str, Any] = {"name": str(form.get("name") or "").strip()}
-    if form.get("description"):
-        definition["description"] = str(form["description"]).strip()
+    for key in ("description", "time_zone"):
+        if str(form.get(key) or "").strip():
+            definition[key] = str(form[key]).strip()
     when = str(form.get("when") or "").strip()
     definition["when"] = when
     if "\n" in when or when.startswith("{"):
@@ -132,7 +135,7 @@ def routes(pages: Pages) -> list[Any]:
             sess = await pages.session(request)
             if not pages.can(sess, "automation.create"):
                 raise kith.forbidden("Defining automations needs automations.manage.")
-            blank = {"name": "", "description": "", "when": "", "if": "", "then": ""}
+            blank = dict.fromkeys(FIELDS, "")
             return await editor(request, sess, None, blank)
 
         return await guarded(pages, request, render)
@@ -151,7 +154,7 @@ def routes(pages: Pages) -> list[Any]:
         async def render() -> Any:
             sess = await pages.session(request)
             form = await pages.form(request, sess)
-            values = {k: str(form.get(k) or "") for k in ("name", "description", *PARTS[1:])}
+            values = {k: str(form.get(k) or "") for k in FIELDS}
             existing = None
             if form.get("id"):
                 existing = await pages.run(sess, "automation.get", {"automation": int(form["id"])})
