@@ -483,9 +483,10 @@ class Databases:
     """Fresh migrated databases made with ``kith.migrate.migrate``.
 
     SQLite: a migrated template in a temporary directory, copied for every contestant.
-    PostgreSQL: one uniquely named database, migrated once, emptied (``TRUNCATE … RESTART
-    IDENTITY``) before each round and shared by that round's contestants (each writes its
-    own rows: its own user, its own emails), dropped by :meth:`close`.
+    PostgreSQL: a uniquely named database per slot (Kith's, the raw driver's), migrated
+    once, emptied (``TRUNCATE … RESTART IDENTITY``) before each round, dropped by
+    :meth:`close`. Kith never shares one with the raw contestant: the raw rows' outbox
+    events would look to Kith's relay like a crashed Kith's, and it would deliver them.
 
     ``templates`` may give an already migrated, empty database per backend (the smoke test
     passes its own; such a PostgreSQL database is emptied but not dropped).
@@ -516,22 +517,25 @@ class Databases:
         finally:
             await conn.close()
 
-    async def _template(self, backend: str) -> str:
-        if backend not in self.templates:
+    async def _template(self, backend: str, slot: str = "") -> str:
+        key = f"{backend}:{slot}" if slot and backend != "sqlite" else backend
+        if key not in self.templates:
             if backend == "sqlite":
                 url = f"sqlite:///{self.tmp / 'template.db'}"
             else:
-                name = f"kith_bench_{self.tag}"
+                name = f"kith_bench_{self.tag}{slot}"
                 await self._pg(f'CREATE DATABASE "{name}"')
                 self._created_pg.append(name)
                 url = f"{self.pg_admin_url.rsplit('/', 1)[0]}/{name}"
             migrate(url, self._plugin_apps())
-            self.templates[backend] = url
-        return self.templates[backend]
+            self.templates[key] = url
+        return self.templates[key]
 
-    async def fresh(self, backend: str) -> str:
-        """A migrated, empty SQLite file, or the emptied PostgreSQL database."""
-        template = await self._template(backend)
+    async def fresh(self, backend: str, slot: str = "") -> str:
+        """A migrated, empty SQLite file, or the emptied PostgreSQL database (one per
+        ``slot``: Kith must not share its database with the raw contestant, whose rows
+        would look like a crashed Kith's unsent events to Kith's relay)."""
+        template = await self._template(backend, slot)
         self._count += 1
         if backend == "sqlite":
             path = self.tmp / f"run{self._count}.db"
@@ -708,7 +712,7 @@ async def run_benchmark(
         raw_class = AiosqliteContestant if backend == "sqlite" else AsyncpgContestant
         for c in callers:
             kith_url = await databases.fresh(backend)
-            raw_url = await databases.fresh(backend) if backend == "sqlite" else kith_url
+            raw_url = await databases.fresh(backend, slot="raw")
             contestants: list[Contestant] = [
                 KithContestant(kith_url, "kith", n),
                 raw_class(raw_url, "raw", n),
