@@ -56,7 +56,16 @@ from .tables import (
 )
 from .timeline import TimelinePosition
 from .tokens import authenticate_token
-from .verbs import Invocation, Verb, VerbContext, parse_line, split_line, usage_text, verb_error
+from .verbs import (
+    Invocation,
+    Verb,
+    VerbContext,
+    parse_line,
+    record_ref,
+    split_line,
+    usage_text,
+    verb_error,
+)
 from .when import WhenError, parse_when
 
 __version__ = "0.1.0"
@@ -140,6 +149,7 @@ __all__ = [
     "not_found",
     "parse_line",
     "parse_when",
+    "record_ref",
     "register_entity",
     "resolve_public",
     "run",

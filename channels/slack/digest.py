@@ -11,19 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import render
 from .preferences import DIGEST_JOB, arm_digest, preferences_of, zone
+from .users import actor_of
 
 MAX_LINES = 10  # per section; the rest is a count and a link
-
-
-def _actor(user: Any) -> kith.Actor:
-    return kith.Actor(
-        user_id=user.id,
-        role=user.role,
-        name=user.name,
-        email=user.email,
-        via="slack:digest",
-        team_ids=tuple(getattr(user, "team_ids", ()) or ()),
-    )
 
 
 async def _optional(app: kith.Kith, name: str, payload: dict[str, Any], actor: kith.Actor) -> Any:
@@ -64,7 +54,7 @@ async def rotting_deals(app: kith.Kith, actor: kith.Actor) -> list[Any]:
 
 async def digest_blocks(app: kith.Kith, user: Any, now: datetime) -> list[dict[str, Any]] | None:
     """The digest for ``user`` at ``now``; ``None`` when there is nothing to say."""
-    actor = _actor(user)
+    actor = actor_of(user, "slack:digest")
     tz = zone(user.time_zone)
     local_now = now.astimezone(tz)
     end_of_day = datetime.combine(local_now.date() + timedelta(days=1), time(0), tz)

@@ -92,13 +92,6 @@ def _task(values: dict[str, str], context: kith.VerbContext) -> kith.Invocation:
     return kith.Invocation("task.create", payload)
 
 
-def _target(ref: str) -> tuple[str, str]:
-    for prefix in ("contact", "deal", "lead", "ticket", "organization", "org"):
-        if ref.lower().startswith(prefix + ":") and len(ref) > len(prefix) + 1:
-            return ("organization" if prefix == "org" else prefix), ref[len(prefix) + 1 :]
-    return "contact", ref
-
-
 def _activity_prefill(kind: str) -> Callable[[list[str]], dict[str, str]]:
     def prefill(words: list[str]) -> dict[str, str]:
         values = {"record": words[0] if words else ""}
@@ -120,7 +113,7 @@ def _activity(kind: str) -> Callable[[dict[str, str], kith.VerbContext], kith.In
         payload: dict[str, Any] = {"kind": kind, "body": values.get("notes", "")}
         if values.get("duration"):
             payload["duration"] = values["duration"].strip().lower()
-        entity, target = _target(ref)
+        entity, target = kith.record_ref(ref)
         fallbacks = [] if entity != "contact" or ":" in ref else [{**payload, "deal": target}]
         return kith.Invocation("activity.log", {**payload, entity: target}, fallbacks)
 

@@ -26,15 +26,19 @@ async def linked_user(app: kith.Kith, slack_user_id: str) -> tuple[kith.Actor, s
         raise
     if not user.active or user.archived_at is not None:
         return None
-    actor = kith.Actor(
+    return actor_of(user, f"slack:{slack_user_id}"), user.time_zone or "UTC"
+
+
+def actor_of(user: Any, via: str) -> kith.Actor:
+    """A Kith user (``user.get``'s result) as an actor acting through ``via``."""
+    return kith.Actor(
         user_id=user.id,
         role=user.role,
         name=user.name,
         email=user.email,
-        via=f"slack:{slack_user_id}",
+        via=via,
         team_ids=tuple(getattr(user, "team_ids", ()) or ()),
     )
-    return actor, user.time_zone or "UTC"
 
 
 async def link(app: kith.Kith, client: AsyncWebClient, slack_user_id: str) -> str:
