@@ -41,6 +41,7 @@ RACES = (
     asyncpg.SerializationError,
 )
 RACE_RETRIES = 2
+CONFLICTS = (asyncpg.IntegrityConstraintViolationError, *RACES)  # a 409 once retries are spent
 
 _current_kith: Kith | None = None
 
@@ -243,20 +244,15 @@ class Kith:
                 raise KithError(
                     "invalid_input", f"{name}: a number in the input is out of range.", command=name
                 ) from exc
-            except RACES as exc:
+            except (sqlite3.IntegrityError, asyncpg.PostgresError) as exc:
                 # Two commands raced (both created the organization of a new domain, say):
                 # nothing was written, so run again; the second run sees the first's row.
-                if attempt < RACE_RETRIES:
+                if isinstance(exc, RACES) and attempt < RACE_RETRIES:
                     log.info("%s raced another command (%s); running it again", name, exc)
                     await asyncio.sleep(0.002 * (attempt + 1))
                     continue
-                raise KithError(
-                    "conflict",
-                    f"{name} conflicts with existing data: {exc}",
-                    status=409,
-                    command=name,
-                ) from exc
-            except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
+                if not isinstance(exc, (sqlite3.IntegrityError, *CONFLICTS)):
+                    raise
                 raise KithError(
                     "conflict",
                     f"{name} conflicts with existing data: {exc}",
